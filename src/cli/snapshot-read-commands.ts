@@ -1,0 +1,5 @@
+// Placeholder until the backup engineer lands this command group.
+import type { Command } from 'commander';
+
+/** Registers this group's commands on the given parent command. */
+export function registerSnapshotReadCommands(_parent: Command): void {}

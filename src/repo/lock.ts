@@ -1,0 +1,193 @@
+// The repository's run lock, so two cron runs never save or prune over each other.
+// One lock object (locks/lock.json) created atomically; its holder renews an expiry while it
+// runs. A lock whose holder is gone (expired, or a dead pid on this host) is taken over with a
+// warning; a live one never is.
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { LockedError, UsageError } from '../errors.js';
+import type { Repository } from './repository.js';
+
+export const LOCK_KEY = 'locks/lock.json';
+
+/** What the lock object holds: enough for an operator to find the holder. */
+export interface LockRecord {
+  readonly schema: 'lifeboat.lock/v1';
+  readonly token: string;
+  readonly host: string;
+  readonly pid: number;
+  readonly command: string;
+  readonly startedAt: string;
+  /** The holder renews this while it runs; past it, the lock is stale. */
+  readonly expiresAt: string;
+}
+
+export type OnLocked = 'fail' | 'wait' | 'skip';
+
+export interface LockOptions {
+  readonly command: string;
+  readonly onLocked: OnLocked;
+  /** How long `wait` waits before giving up with exit 11. */
+  readonly waitTimeoutMs?: number;
+  /** How long a lock stays valid without renewal. */
+  readonly ttlMs?: number;
+  readonly signal?: AbortSignal;
+  readonly warn?: (line: string) => void;
+  /** Injected for tests: is this pid alive on this host? */
+  readonly isProcessAlive?: (pid: number) => boolean;
+}
+
+/** A held lock; renews itself until released. */
+export interface HeldLock {
+  readonly record: LockRecord;
+  release(): Promise<void>;
+}
+
+const DEFAULT_TTL_MS = 120_000;
+const DEFAULT_WAIT_MS = 600_000;
+
+/** Parses --on-locked. */
+export function parseOnLocked(value: string): OnLocked {
+  if (value === 'fail' || value === 'wait' || value === 'skip') return value;
+  throw new UsageError(`--on-locked must be fail, wait or skip, got "${value}"`, 'use --on-locked fail (the default), wait or skip');
+}
+
+/**
+ * Takes the repository lock. Returns undefined only with onLocked 'skip' when another run holds it.
+ * Throws LockedError (exit 11) with 'fail', or when 'wait' runs out of time.
+ */
+export async function acquireLock(repo: Repository, options: LockOptions): Promise<HeldLock | undefined> {
+  const ttl = options.ttlMs ?? DEFAULT_TTL_MS;
+  const deadline = Date.now() + (options.waitTimeoutMs ?? DEFAULT_WAIT_MS);
+  const warn = options.warn ?? (() => {});
+  const alive = options.isProcessAlive ?? isProcessAlive;
+  let delay = 200;
+  for (;;) {
+    options.signal?.throwIfAborted();
+    const record = newRecord(options.command, ttl);
+    if (await repo.createExclusive(LOCK_KEY, encode(record))) {
+      return holdLock(repo, record, ttl);
+    }
+    const holder = await readHolder(repo);
+    if (holder === undefined) continue; // released between our attempt and our read: try again at once
+    const staleReason = whyStale(holder, alive);
+    if (staleReason) {
+      warn(`taking over a stale lock held by ${describe(holder)}: ${staleReason}`);
+      await takeOver(repo, holder);
+      continue;
+    }
+    if (options.onLocked === 'skip') return undefined;
+    if (options.onLocked === 'fail' || Date.now() >= deadline) {
+      throw new LockedError(
+        `repository ${repo.url} is locked by ${describe(holder)}`,
+        options.onLocked === 'fail'
+          ? 'another run is in progress; use --on-locked wait to queue behind it or --on-locked skip to exit 0'
+          : 'the other run did not finish in time; raise --lock-timeout or check that run',
+      );
+    }
+    await sleep(Math.min(delay, Math.max(deadline - Date.now(), 0)), options.signal);
+    delay = Math.min(delay * 2, 5_000);
+  }
+}
+
+/** Human description of a lock holder for messages. */
+export function describe(record: LockRecord): string {
+  return `${record.command} (pid ${record.pid} on ${record.host}, started ${record.startedAt})`;
+}
+
+function newRecord(command: string, ttl: number): LockRecord {
+  const now = Date.now();
+  return {
+    schema: 'lifeboat.lock/v1',
+    token: randomUUID(),
+    host: hostname(),
+    pid: process.pid,
+    command,
+    startedAt: new Date(now).toISOString(),
+    expiresAt: new Date(now + ttl).toISOString(),
+  };
+}
+
+function whyStale(holder: LockRecord, alive: (pid: number) => boolean): string | undefined {
+  if (Date.parse(holder.expiresAt) < Date.now()) return `it expired at ${holder.expiresAt}`;
+  if (holder.host === hostname() && !alive(holder.pid)) return `process ${holder.pid} is no longer running`;
+  return undefined;
+}
+
+async function readHolder(repo: Repository): Promise<LockRecord | undefined> {
+  let data: Buffer;
+  try {
+    data = await repo.readSmall(LOCK_KEY);
+  } catch (err) {
+    if ((err as { exitCode?: number }).exitCode === 10) return undefined;
+    throw err;
+  }
+  try {
+    const parsed = JSON.parse(data.toString('utf8')) as LockRecord;
+    if (parsed.schema === 'lifeboat.lock/v1' && typeof parsed.token === 'string') return parsed;
+  } catch {
+    // fall through: an unreadable lock (a torn write by a crashed holder) is stale by construction
+  }
+  return { schema: 'lifeboat.lock/v1', token: '', host: 'unknown', pid: 0, command: 'unknown', startedAt: '?', expiresAt: new Date(0).toISOString() };
+}
+
+/** Removes a stale lock, but only if it is still the same stale lock (another run may have taken it over first). */
+async function takeOver(repo: Repository, stale: LockRecord): Promise<void> {
+  const current = await readHolder(repo);
+  if (current && current.token === stale.token) await repo.delete(LOCK_KEY);
+}
+
+function holdLock(repo: Repository, record: LockRecord, ttl: number): HeldLock {
+  let current = record;
+  let released = false;
+  let renewing: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    renewing = renewing.then(async () => {
+      if (released) return;
+      const holder = await readHolder(repo).catch(() => undefined);
+      if (holder?.token !== current.token) return; // lost it (taken over after a long pause): never overwrite another's
+      current = { ...current, expiresAt: new Date(Date.now() + ttl).toISOString() };
+      await repo.writeSmall(LOCK_KEY, encode(current)).catch(() => {});
+    });
+  }, Math.max(Math.floor(ttl / 3), 10));
+  timer.unref();
+  return {
+    get record() {
+      return current;
+    },
+    async release() {
+      released = true;
+      clearInterval(timer);
+      await renewing;
+      const holder = await readHolder(repo);
+      if (holder?.token === current.token) await repo.delete(LOCK_KEY);
+    },
+  };
+}
+
+function encode(record: LockRecord): Buffer {
+  return Buffer.from(JSON.stringify(record, null, 2) + '\n');
+}
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }
+    function onAbort() {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,127 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { hostname } from 'node:os';
+import { acquireLock, LOCK_KEY, parseOnLocked, type LockRecord } from '../../src/repo/lock.js';
+import { ExitCode, LifeboatError } from '../../src/errors.js';
+import { MemoryRepository } from './memory-repository.js';
+
+function foreignLock(overrides: Partial<LockRecord>): Buffer {
+  const record: LockRecord = {
+    schema: 'lifeboat.lock/v1',
+    token: 'other',
+    host: 'other-host',
+    pid: 4242,
+    command: 'snapshot save',
+    startedAt: new Date().toISOString(),
+    expiresAt: new Date(Date.now() + 600_000).toISOString(),
+    ...overrides,
+  };
+  return Buffer.from(JSON.stringify(record));
+}
+
+test('a free repository lock is taken, recorded with host, pid and command, and released', async () => {
+  const repo = new MemoryRepository();
+  const lock = await acquireLock(repo, { command: 'snapshot save', onLocked: 'fail' });
+  assert.ok(lock);
+  const stored = JSON.parse((await repo.readSmall(LOCK_KEY)).toString()) as LockRecord;
+  assert.equal(stored.pid, process.pid);
+  assert.equal(stored.host, hostname());
+  assert.equal(stored.command, 'snapshot save');
+  await lock.release();
+  assert.equal(await repo.stat(LOCK_KEY), undefined);
+});
+
+test('a live lock makes --on-locked fail exit 11 naming the holder', async () => {
+  const repo = new MemoryRepository();
+  await repo.writeSmall(LOCK_KEY, foreignLock({}));
+  await assert.rejects(acquireLock(repo, { command: 'snapshot save', onLocked: 'fail' }), (err: unknown) => {
+    assert.ok(err instanceof LifeboatError);
+    assert.equal(err.exitCode, ExitCode.locked);
+    assert.match(err.message, /pid 4242 on other-host/);
+    assert.match(err.hint, /--on-locked wait/);
+    return true;
+  });
+  assert.equal(JSON.parse((await repo.readSmall(LOCK_KEY)).toString()).token, 'other', 'a live lock is never taken over');
+});
+
+test('a live lock makes --on-locked skip return without the lock', async () => {
+  const repo = new MemoryRepository();
+  await repo.writeSmall(LOCK_KEY, foreignLock({}));
+  assert.equal(await acquireLock(repo, { command: 'snapshot save', onLocked: 'skip' }), undefined);
+});
+
+test('--on-locked wait takes the lock once the holder releases it', async () => {
+  const repo = new MemoryRepository();
+  const first = await acquireLock(repo, { command: 'first', onLocked: 'fail' });
+  const second = acquireLock(repo, { command: 'second', onLocked: 'wait', waitTimeoutMs: 60_000 });
+  await first!.release();
+  const lock = await second;
+  assert.equal(lock!.record.command, 'second');
+  await lock!.release();
+});
+
+test('--on-locked wait gives up with exit 11 when its timeout runs out', async () => {
+  const repo = new MemoryRepository();
+  await repo.writeSmall(LOCK_KEY, foreignLock({}));
+  await assert.rejects(acquireLock(repo, { command: 'x', onLocked: 'wait', waitTimeoutMs: 1 }), (err: unknown) => err instanceof LifeboatError && err.exitCode === ExitCode.locked && /--lock-timeout/.test(err.hint));
+});
+
+test('an expired lock is taken over with a warning', async () => {
+  const repo = new MemoryRepository();
+  await repo.writeSmall(LOCK_KEY, foreignLock({ expiresAt: new Date(Date.now() - 1000).toISOString() }));
+  const warnings: string[] = [];
+  const lock = await acquireLock(repo, { command: 'snapshot save', onLocked: 'fail', warn: (l) => warnings.push(l) });
+  assert.ok(lock);
+  assert.match(warnings.join('\n'), /stale lock .* expired/);
+  await lock.release();
+});
+
+test('a lock held by a dead process on this host is taken over; one held by a live process is not', async () => {
+  const repo = new MemoryRepository();
+  await repo.writeSmall(LOCK_KEY, foreignLock({ host: hostname(), pid: 999_999 }));
+  const warnings: string[] = [];
+  const lock = await acquireLock(repo, { command: 'x', onLocked: 'fail', warn: (l) => warnings.push(l), isProcessAlive: () => false });
+  assert.match(warnings.join('\n'), /process 999999 is no longer running/);
+  await lock!.release();
+
+  await repo.writeSmall(LOCK_KEY, foreignLock({ host: hostname(), pid: process.pid }));
+  await assert.rejects(acquireLock(repo, { command: 'x', onLocked: 'fail' }), (err: unknown) => err instanceof LifeboatError && err.exitCode === ExitCode.locked);
+});
+
+test('an unreadable lock object (a torn write) counts as stale', async () => {
+  const repo = new MemoryRepository();
+  await repo.writeSmall(LOCK_KEY, Buffer.from('{"schema":"lifeb'));
+  const lock = await acquireLock(repo, { command: 'x', onLocked: 'fail' });
+  assert.ok(lock);
+  await lock.release();
+});
+
+test('releasing never deletes a lock that another run took over meanwhile', async () => {
+  const repo = new MemoryRepository();
+  const lock = await acquireLock(repo, { command: 'x', onLocked: 'fail' });
+  await repo.writeSmall(LOCK_KEY, foreignLock({ token: 'newer' }));
+  await lock!.release();
+  assert.equal(JSON.parse((await repo.readSmall(LOCK_KEY)).toString()).token, 'newer');
+});
+
+test('a running holder renews its expiry', { timeout: 30_000 }, async () => {
+  const repo = new MemoryRepository();
+  const lock = await acquireLock(repo, { command: 'x', onLocked: 'fail', ttlMs: 60 });
+  const firstExpiry = lock!.record.expiresAt;
+  const renewed = await new Promise<string>((resolve) => {
+    const poll = setInterval(async () => {
+      const stored = JSON.parse((await repo.readSmall(LOCK_KEY)).toString()) as LockRecord;
+      if (stored.expiresAt !== firstExpiry) {
+        clearInterval(poll);
+        resolve(stored.expiresAt);
+      }
+    }, 5);
+  });
+  assert.ok(Date.parse(renewed) > Date.parse(firstExpiry));
+  await lock!.release();
+});
+
+test('--on-locked accepts only fail, wait and skip', () => {
+  assert.equal(parseOnLocked('wait'), 'wait');
+  assert.throws(() => parseOnLocked('retry'), (err: unknown) => err instanceof LifeboatError && err.exitCode === ExitCode.usage);
+});

@@ -1,0 +1,99 @@
+// The streaming encoder: pulls records from an (async) iterable only as fast as the consumer
+// reads, so a snapshot of any size streams through a fixed amount of memory.
+import { Readable } from 'node:stream';
+import type { KeyValueRecord } from '../kv/record.js';
+import type { SnapshotHeaderInput } from './header.js';
+import { SnapshotWriter, type ChunkOptions } from './writer.js';
+
+export interface EncodeOptions extends ChunkOptions {
+  /** Bytes the Readable buffers before it stops pulling records (default 4 MiB). */
+  readonly highWaterMark?: number;
+}
+
+type RecordSource = AsyncIterable<KeyValueRecord> | Iterable<KeyValueRecord>;
+
+/**
+ * Encodes a snapshot as a byte stream. Records must come in ascending key order and number
+ * header.keyCount; otherwise the stream errors with an IntegrityError. Destroying the stream
+ * closes the record iterator.
+ */
+export function encodeSnapshot(header: SnapshotHeaderInput, records: RecordSource, options: EncodeOptions = {}): Readable {
+  return new SnapshotEncodeStream(new SnapshotWriter(header, options), records, options.highWaterMark ?? 4 * 1024 * 1024);
+}
+
+class SnapshotEncodeStream extends Readable {
+  private readonly writer: SnapshotWriter;
+  private readonly source: RecordSource;
+  private recordIterator: Iterator<KeyValueRecord> | AsyncIterator<KeyValueRecord> | undefined;
+  private sync = false;
+  private pumping = false;
+  private wanted = false;
+  private ended = false;
+
+  constructor(writer: SnapshotWriter, source: RecordSource, highWaterMark: number) {
+    super({ highWaterMark });
+    this.writer = writer;
+    this.source = source;
+  }
+
+  override _read(): void {
+    this.wanted = true;
+    if (!this.pumping) void this.pump();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    const it = this.recordIterator;
+    this.recordIterator = undefined;
+    if (it?.return === undefined) {
+      callback(error);
+      return;
+    }
+    // Close the source (a read view, a file) even when the consumer gave up half way.
+    Promise.resolve()
+      .then(() => it.return!())
+      .then(
+        () => callback(error),
+        () => callback(error),
+      );
+  }
+
+  private async pump(): Promise<void> {
+    if (this.ended) return;
+    this.pumping = true;
+    try {
+      if (this.recordIterator === undefined) {
+        if (Symbol.asyncIterator in this.source) {
+          this.recordIterator = (this.source as AsyncIterable<KeyValueRecord>)[Symbol.asyncIterator]();
+        } else {
+          this.recordIterator = (this.source as Iterable<KeyValueRecord>)[Symbol.iterator]();
+          this.sync = true;
+        }
+        this.send(this.writer.start());
+      }
+      while (this.wanted && !this.destroyed) {
+        const it = this.recordIterator;
+        const step = this.sync ? (it as Iterator<KeyValueRecord>).next() : await it.next();
+        if (this.destroyed) return;
+        if (step.done) {
+          this.recordIterator = undefined;
+          this.ended = true;
+          this.send(this.writer.finish());
+          this.push(null);
+          return;
+        }
+        const chunk = this.writer.add(step.value);
+        if (chunk !== undefined) this.send(chunk);
+      }
+    } catch (error) {
+      this.destroy(error as Error);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private send(bytes: Buffer): void {
+    // A _read() call made from inside push() sets wanted again before push() returns.
+    this.wanted = false;
+    if (this.push(bytes)) this.wanted = true;
+  }
+}

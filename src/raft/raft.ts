@@ -1,0 +1,828 @@
+// The raft state machine: terms, roles, elections, replication, commitment, ReadIndex,
+// snapshots, membership and leader transfer. Driven only by step() and tick(); it never
+// performs I/O: what must be persisted, sent and applied leaves through RawNode's Ready.
+import { decodeConfChange } from './conf-change-codec.js';
+import type { ProgressStatus, RaftConfig, RaftStatus } from './config.js';
+import { CompactedError, ProposalDroppedError } from './errors.js';
+import { ProgressState } from './progress.js';
+import type { Progress } from './progress.js';
+import { VoteResult } from './quorum.js';
+import { RaftLog } from './raft-log.js';
+import { ReadOnly } from './read-only.js';
+import { ProgressTracker } from './tracker.js';
+import { ConfChangeType, EntryType, MessageType, message, NO_NODE, Role } from './types.js';
+import type { ConfChange, ConfState, Entry, HardState, Message, NodeId, ReadState, Snapshot, SoftState } from './types.js';
+
+/** The Vote context that marks a leader-transfer campaign (it may break a leader's lease). */
+export const CAMPAIGN_TRANSFER = 'transfer';
+
+const EMPTY = new Uint8Array(0);
+const NOOP_LOGGER = { info(): void {}, warn(): void {} };
+
+enum CampaignType {
+  PreElection,
+  Election,
+  Transfer,
+}
+
+function voteRespType(t: MessageType): MessageType {
+  return t === MessageType.PreVote ? MessageType.PreVoteResp : MessageType.VoteResp;
+}
+
+/** One member's raft state machine. RawNode is the API around it. */
+export class Raft {
+  readonly id: NodeId;
+  term = 0;
+  vote: NodeId = NO_NODE;
+  role: Role = Role.Follower;
+  lead: NodeId = NO_NODE;
+  readonly raftLog: RaftLog;
+  trk: ProgressTracker;
+  /** Outgoing messages, drained into each Ready. */
+  msgs: Message[] = [];
+  /** ReadIndex results for local requests, drained into each Ready. */
+  readStates: ReadState[] = [];
+  /** The member leadership is being handed to; proposals are dropped meanwhile. */
+  leadTransferee: NodeId = NO_NODE;
+  /** Log index of the last conf change that may still be unapplied; only one may be in flight. */
+  pendingConfIndex = 0;
+  private readOnly = new ReadOnly();
+  /** ReadIndex requests a new leader holds until it commits an entry of its own term. */
+  private pendingReadIndexMessages: Message[] = [];
+  /** Leader/candidate: ticks since the last election timeout; follower: since leader contact. */
+  electionElapsed = 0;
+  private heartbeatElapsed = 0;
+  private randomizedElectionTimeout = 0;
+  readonly electionTimeout: number;
+  private readonly heartbeatTimeout: number;
+  private readonly checkQuorum: boolean;
+  private readonly preVote: boolean;
+  private readonly maxMsgSize: number;
+  private readonly randomInt: (n: number) => number;
+  private readonly unsafeCommitByCounting: boolean;
+  private readonly logger: { info(msg: string): void; warn(msg: string): void };
+
+  constructor(c: RaftConfig) {
+    if (!c.id) throw new Error('cannot use an empty node ID');
+    if (c.heartbeatTick <= 0) throw new Error('heartbeat tick must be greater than 0');
+    if (c.electionTick <= c.heartbeatTick) throw new Error('election tick must be greater than heartbeat tick');
+    const maxInflight = c.maxInflightMsgs ?? 256;
+    if (maxInflight <= 0) throw new Error('max inflight messages must be greater than 0');
+    this.id = c.id;
+    this.electionTimeout = c.electionTick;
+    this.heartbeatTimeout = c.heartbeatTick;
+    this.checkQuorum = c.checkQuorum ?? true;
+    this.preVote = c.preVote ?? true;
+    this.maxMsgSize = c.maxSizePerMsg ?? 1024 * 1024;
+    this.randomInt = c.randomInt;
+    this.unsafeCommitByCounting = c.testingKnobs?.commitEntriesFromPriorTermsByCounting === true;
+    this.logger = c.logger ?? NOOP_LOGGER;
+    this.raftLog = new RaftLog(c.storage, c.maxCommittedSizePerReady ?? Number.MAX_SAFE_INTEGER);
+    const { hardState, confState } = c.storage.initialState();
+    this.trk = new ProgressTracker(maxInflight);
+    this.trk.reset(confState, this.raftLog.lastIndex() + 1);
+    if (hardState.term !== 0 || hardState.vote !== NO_NODE || hardState.commit !== 0) this.loadState(hardState);
+    if (c.applied !== undefined && c.applied > 0) this.raftLog.appliedTo(c.applied);
+    this.becomeFollower(this.term, NO_NODE);
+  }
+
+  private loadState(hs: HardState): void {
+    if (hs.commit < this.raftLog.committed || hs.commit > this.raftLog.lastIndex()) {
+      throw new Error(`hard state commit ${hs.commit} is out of range [${this.raftLog.committed}, ${this.raftLog.lastIndex()}]`);
+    }
+    this.raftLog.committed = hs.commit;
+    this.term = hs.term;
+    this.vote = hs.vote;
+  }
+
+  /** The state that must be durable before messages of this Ready are sent. */
+  hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.raftLog.committed };
+  }
+
+  /** Leader and role, for the application's information. */
+  softState(): SoftState {
+    return { leader: this.lead, role: this.role };
+  }
+
+  /** A snapshot of this member's state. */
+  status(): RaftStatus {
+    let progress: Map<NodeId, ProgressStatus> | undefined;
+    if (this.role === Role.Leader) {
+      progress = new Map();
+      for (const [id, pr] of this.trk.progress) progress.set(id, { match: pr.match, next: pr.next, state: pr.state });
+    }
+    return {
+      id: this.id,
+      term: this.term,
+      vote: this.vote,
+      commit: this.raftLog.committed,
+      applied: this.raftLog.applied,
+      lastIndex: this.raftLog.lastIndex(),
+      leader: this.lead,
+      role: this.role,
+      confState: this.trk.confState(),
+      progress,
+      leadTransferee: this.leadTransferee,
+    };
+  }
+
+  // ---- sending ----
+
+  private send(m: Message): void {
+    this.msgs.push(m);
+  }
+
+  /** Builds an outgoing message from this member, stamped with the current term unless given. */
+  private out(fields: Partial<Message> & Pick<Message, 'type' | 'to'>): Message {
+    return message({ from: this.id, term: this.term, ...fields });
+  }
+
+  /** Sends an App (or a snapshot) to `to` if its progress allows; true when something was sent. */
+  maybeSendAppend(to: NodeId, sendIfEmpty: boolean): boolean {
+    const pr = this.trk.progress.get(to);
+    if (!pr || pr.isPaused()) return false;
+    const prevIndex = pr.next - 1;
+    let prevTerm: number;
+    let ents: Entry[];
+    try {
+      prevTerm = this.raftLog.term(prevIndex);
+      ents = this.raftLog.entries(pr.next, this.maxMsgSize);
+    } catch (e) {
+      if (e instanceof CompactedError) return this.maybeSendSnapshot(to, pr);
+      throw e;
+    }
+    if (ents.length === 0 && !sendIfEmpty) return false;
+    this.send(this.out({ type: MessageType.App, to, index: prevIndex, logTerm: prevTerm, entries: ents, commit: this.raftLog.committed }));
+    pr.sentEntries(ents.length, ents.length > 0 ? ents[ents.length - 1]!.index : 0);
+    return true;
+  }
+
+  private sendAppend(to: NodeId): void {
+    this.maybeSendAppend(to, true);
+  }
+
+  private maybeSendSnapshot(to: NodeId, pr: Progress): boolean {
+    if (!pr.recentActive) {
+      this.logger.info(`${this.id} ignored sending snapshot to ${to}: not recently active`);
+      return false;
+    }
+    const snap: Snapshot = this.raftLog.snapshot();
+    if (snap.metadata.index === 0) throw new Error('need a non-empty snapshot to send');
+    this.logger.info(`${this.id} sends snapshot at ${snap.metadata.index} to ${to} (match ${pr.match}, next ${pr.next})`);
+    pr.becomeSnapshot(snap.metadata.index);
+    this.send(this.out({ type: MessageType.Snap, to, snapshot: snap }));
+    return true;
+  }
+
+  private sendHeartbeat(to: NodeId, context: string): void {
+    // Never advance a follower's commit past what it is known to hold: its log may lag.
+    const pr = this.trk.progress.get(to)!;
+    const commit = Math.min(pr.match, this.raftLog.committed);
+    this.send(this.out({ type: MessageType.Heartbeat, to, commit, context }));
+  }
+
+  /** Sends Apps to every member that can take them. */
+  bcastAppend(): void {
+    for (const id of this.trk.progress.keys()) if (id !== this.id) this.sendAppend(id);
+  }
+
+  private bcastHeartbeat(context: string): void {
+    for (const id of this.trk.progress.keys()) if (id !== this.id) this.sendHeartbeat(id, context);
+  }
+
+  // ---- commitment ----
+
+  /** Advances commit to what a quorum holds, counting only entries of this term (Figure 8). */
+  maybeCommit(): boolean {
+    const mci = this.trk.committed();
+    const committed = this.raftLog.maybeCommit(mci, this.term, this.unsafeCommitByCounting);
+    if (committed && this.role === Role.Leader) this.releasePendingReadIndexMessages();
+    return committed;
+  }
+
+  private committedEntryInCurrentTerm(): boolean {
+    return this.raftLog.termOrZero(this.raftLog.committed) === this.term;
+  }
+
+  private appendEntry(ents: Entry[]): void {
+    let li = this.raftLog.lastIndex();
+    for (let i = 0; i < ents.length; i++) {
+      const e = ents[i]!;
+      ents[i] = { term: this.term, index: ++li, type: e.type, data: e.data };
+    }
+    li = this.raftLog.append(ents);
+    // In this synchronous contract the entries are persisted before any message of the Ready
+    // leaves and before anything is applied, so the leader may count itself at once.
+    this.trk.progress.get(this.id)?.maybeUpdate(li);
+    this.maybeCommit();
+  }
+
+  // ---- roles ----
+
+  private reset(term: number): void {
+    if (this.term !== term) {
+      this.term = term;
+      this.vote = NO_NODE;
+    }
+    this.lead = NO_NODE;
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.resetRandomizedElectionTimeout();
+    this.abortLeaderTransfer();
+    this.trk.resetVotes();
+    const last = this.raftLog.lastIndex();
+    for (const [id, pr] of this.trk.progress) {
+      pr.match = id === this.id ? last : 0;
+      pr.next = last + 1;
+      pr.state = ProgressState.Probe;
+      pr.pendingSnapshot = 0;
+      pr.msgAppFlowPaused = false;
+      pr.recentActive = false;
+      pr.inflights.reset();
+    }
+    this.pendingConfIndex = 0;
+    this.readOnly = new ReadOnly();
+    this.pendingReadIndexMessages = [];
+  }
+
+  private resetRandomizedElectionTimeout(): void {
+    this.randomizedElectionTimeout = this.electionTimeout + this.randomInt(this.electionTimeout);
+  }
+
+  /** Becomes a follower of `lead` (NO_NODE when unknown) in `term`. */
+  becomeFollower(term: number, lead: NodeId): void {
+    this.reset(term);
+    this.lead = lead;
+    this.role = Role.Follower;
+    this.logger.info(`${this.id} became follower at term ${this.term}`);
+  }
+
+  private becomeCandidate(): void {
+    if (this.role === Role.Leader) throw new Error('invalid transition [leader -> candidate]');
+    this.reset(this.term + 1);
+    this.vote = this.id;
+    this.role = Role.Candidate;
+    this.logger.info(`${this.id} became candidate at term ${this.term}`);
+  }
+
+  private becomePreCandidate(): void {
+    if (this.role === Role.Leader) throw new Error('invalid transition [leader -> pre-candidate]');
+    // A pre-candidate changes neither term nor vote: a failed pre-election disturbs nobody.
+    this.trk.resetVotes();
+    this.lead = NO_NODE;
+    this.role = Role.PreCandidate;
+    this.logger.info(`${this.id} became pre-candidate at term ${this.term}`);
+  }
+
+  private becomeLeader(): void {
+    if (this.role === Role.Follower) throw new Error('invalid transition [follower -> leader]');
+    this.reset(this.term);
+    this.lead = this.id;
+    this.role = Role.Leader;
+    const self = this.trk.progress.get(this.id);
+    if (self) {
+      self.becomeReplicate();
+      self.recentActive = true;
+    }
+    // Any conf change in the log may be unapplied; hold new ones until the log is applied.
+    this.pendingConfIndex = this.raftLog.lastIndex();
+    // The no-op that lets this leader commit (and serve reads) in its own term.
+    this.appendEntry([{ term: 0, index: 0, type: EntryType.Normal, data: EMPTY }]);
+    this.logger.info(`${this.id} became leader at term ${this.term}`);
+  }
+
+  /** True when this member may campaign: a voter with no snapshot pending. */
+  promotable(): boolean {
+    const pr = this.trk.progress.get(this.id);
+    return pr !== undefined && !pr.isLearner && !this.raftLog.hasPendingSnapshot();
+  }
+
+  private hasUnappliedConfChanges(): boolean {
+    if (this.raftLog.applied >= this.raftLog.committed) return false;
+    let lo = this.raftLog.applied + 1;
+    const hi = this.raftLog.committed + 1;
+    while (lo < hi) {
+      const ents = this.raftLog.slice(lo, hi, this.maxMsgSize);
+      for (const e of ents) if (e.type === EntryType.ConfChange) return true;
+      lo += ents.length;
+    }
+    return false;
+  }
+
+  private hup(t: CampaignType): void {
+    if (this.role === Role.Leader) return;
+    if (!this.promotable()) {
+      this.logger.warn(`${this.id} is unpromotable and cannot campaign`);
+      return;
+    }
+    // A member must not campaign while a committed conf change it has not applied may
+    // change who the voters are.
+    if (this.hasUnappliedConfChanges()) {
+      this.logger.warn(`${this.id} cannot campaign at term ${this.term}: conf changes are pending apply`);
+      return;
+    }
+    this.campaign(t);
+  }
+
+  private campaign(t: CampaignType): void {
+    let term: number;
+    let voteMsg: MessageType;
+    if (t === CampaignType.PreElection) {
+      this.becomePreCandidate();
+      voteMsg = MessageType.PreVote;
+      term = this.term + 1;
+    } else {
+      this.becomeCandidate();
+      voteMsg = MessageType.Vote;
+      term = this.term;
+    }
+    if (this.poll(this.id, voteMsg, true) === VoteResult.Won) {
+      // A single voter wins outright.
+      if (t === CampaignType.PreElection) this.campaign(CampaignType.Election);
+      else this.becomeLeader();
+      return;
+    }
+    const lastIndex = this.raftLog.lastIndex();
+    const lastTerm = this.raftLog.lastTerm();
+    for (const id of this.trk.voters()) {
+      if (id === this.id) continue;
+      this.send(
+        message({
+          type: voteMsg,
+          from: this.id,
+          to: id,
+          term,
+          index: lastIndex,
+          logTerm: lastTerm,
+          context: t === CampaignType.Transfer ? CAMPAIGN_TRANSFER : '',
+        }),
+      );
+    }
+  }
+
+  private poll(id: NodeId, t: MessageType, granted: boolean): VoteResult {
+    this.logger.info(`${this.id} received ${t} ${granted ? 'grant' : 'rejection'} from ${id} at term ${this.term}`);
+    this.trk.recordVote(id, granted);
+    return this.trk.tallyVotes().result;
+  }
+
+  // ---- time ----
+
+  /** Advances logical time by one tick. */
+  tick(): void {
+    if (this.role === Role.Leader) this.tickHeartbeat();
+    else this.tickElection();
+  }
+
+  private tickElection(): void {
+    this.electionElapsed++;
+    if (this.promotable() && this.electionElapsed >= this.randomizedElectionTimeout) {
+      this.electionElapsed = 0;
+      this.step(message({ type: MessageType.Hup, from: this.id }));
+    }
+  }
+
+  private tickHeartbeat(): void {
+    this.heartbeatElapsed++;
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.electionTimeout) {
+      this.electionElapsed = 0;
+      if (this.checkQuorum) this.checkQuorumActive();
+      // A transfer that has not finished within an election timeout is abandoned.
+      if (this.role === Role.Leader && this.leadTransferee !== NO_NODE) this.abortLeaderTransfer();
+    }
+    if (this.role !== Role.Leader) return;
+    if (this.heartbeatElapsed >= this.heartbeatTimeout) {
+      this.heartbeatElapsed = 0;
+      this.step(message({ type: MessageType.Beat, from: this.id }));
+    }
+  }
+
+  private checkQuorumActive(): void {
+    const self = this.trk.progress.get(this.id);
+    if (self) self.recentActive = true;
+    if (!this.trk.quorumActive(this.id)) {
+      this.logger.warn(`${this.id} stepped down to follower since quorum is not active`);
+      this.becomeFollower(this.term, NO_NODE);
+      return;
+    }
+    for (const [id, pr] of this.trk.progress) if (id !== this.id) pr.recentActive = false;
+  }
+
+  // ---- stepping ----
+
+  /** Feeds one message (from a peer, or local) into the state machine. */
+  step(m: Message): void {
+    if (m.term === 0) {
+      // Local message.
+    } else if (m.term > this.term) {
+      if (m.type === MessageType.Vote || m.type === MessageType.PreVote) {
+        const force = m.context === CAMPAIGN_TRANSFER;
+        const inLease = this.checkQuorum && this.lead !== NO_NODE && this.electionElapsed < this.electionTimeout;
+        if (!force && inLease) {
+          // A member that heard from a live leader recently ignores disruptive candidates.
+          this.logger.info(`${this.id} ignored ${m.type} from ${m.from} at term ${m.term}: lease not expired`);
+          return;
+        }
+      }
+      if (m.type === MessageType.PreVote) {
+        // Never change our term in response to a PreVote.
+      } else if (m.type === MessageType.PreVoteResp && !m.reject) {
+        // A granted pre-vote carries the term we would campaign at; the term moves only if
+        // the pre-election wins and the real election starts.
+      } else if (m.type === MessageType.App || m.type === MessageType.Heartbeat || m.type === MessageType.Snap) {
+        this.becomeFollower(m.term, m.from);
+      } else {
+        this.becomeFollower(m.term, NO_NODE);
+      }
+    } else if (m.term < this.term) {
+      if ((this.checkQuorum || this.preVote) && (m.type === MessageType.Heartbeat || m.type === MessageType.App)) {
+        // A stale leader (perhaps isolated while we moved on) learns the newer term from this.
+        this.send(this.out({ type: MessageType.AppResp, to: m.from }));
+      } else if (m.type === MessageType.PreVote) {
+        // Answer so that a pre-candidate with a stale term learns ours.
+        this.send(this.out({ type: MessageType.PreVoteResp, to: m.from, reject: true }));
+      }
+      return;
+    }
+
+    switch (m.type) {
+      case MessageType.Hup:
+        this.hup(this.preVote ? CampaignType.PreElection : CampaignType.Election);
+        return;
+      case MessageType.Vote:
+      case MessageType.PreVote: {
+        const canVote =
+          this.vote === m.from ||
+          (this.vote === NO_NODE && this.lead === NO_NODE) ||
+          (m.type === MessageType.PreVote && m.term > this.term);
+        if (canVote && this.raftLog.isUpToDate(m.index, m.logTerm)) {
+          // Granted answers carry the request's term: a pre-candidate counts them at its future term.
+          this.send(message({ type: voteRespType(m.type), from: this.id, to: m.from, term: m.term }));
+          if (m.type === MessageType.Vote) {
+            this.electionElapsed = 0;
+            this.vote = m.from;
+          }
+        } else {
+          this.send(this.out({ type: voteRespType(m.type), to: m.from, reject: true }));
+        }
+        return;
+      }
+      default:
+        if (this.role === Role.Leader) this.stepLeader(m);
+        else if (this.role === Role.Follower) this.stepFollower(m);
+        else this.stepCandidate(m);
+    }
+  }
+
+  private stepLeader(m: Message): void {
+    switch (m.type) {
+      case MessageType.Beat:
+        this.bcastHeartbeat('');
+        return;
+      case MessageType.Prop:
+        this.leaderPropose(m);
+        return;
+      case MessageType.ReadIndex:
+        if (!this.committedEntryInCurrentTerm()) {
+          // Until this leader commits an entry of its term it does not know the true commit index.
+          this.pendingReadIndexMessages.push(m);
+          return;
+        }
+        this.serveReadIndex(m);
+        return;
+    }
+    const pr = this.trk.progress.get(m.from);
+    if (!pr) return;
+    switch (m.type) {
+      case MessageType.AppResp:
+        this.handleAppResp(m, pr);
+        return;
+      case MessageType.HeartbeatResp: {
+        pr.recentActive = true;
+        pr.msgAppFlowPaused = false;
+        // The follower is alive, so acks may have been lost: make room to send again.
+        if (pr.state === ProgressState.Replicate && pr.inflights.full()) pr.inflights.freeFirstOne();
+        if (pr.match < this.raftLog.lastIndex()) this.sendAppend(m.from);
+        if (m.context === '') return;
+        const acks = this.readOnly.recvAck(m.from, m.context);
+        if (!acks) return;
+        if (this.trk.tallyAcks(acks) !== VoteResult.Won) return;
+        for (const rs of this.readOnly.advance(m.context)) this.respondToReadIndex(rs.req, rs.index);
+        return;
+      }
+      case MessageType.SnapStatus:
+        if (pr.state !== ProgressState.Snapshot) return;
+        if (m.reject) pr.pendingSnapshot = 0;
+        pr.becomeProbe();
+        // Wait for the follower's answer (or a heartbeat) before probing again.
+        pr.msgAppFlowPaused = true;
+        return;
+      case MessageType.Unreachable:
+        // An unreachable follower loses what was pipelined: probe it again.
+        if (pr.state === ProgressState.Replicate) pr.becomeProbe();
+        return;
+      case MessageType.TransferLeader: {
+        if (pr.isLearner) {
+          this.logger.info(`${this.id} ignored transferring leadership to learner ${m.from}`);
+          return;
+        }
+        const transferee = m.from;
+        if (this.leadTransferee !== NO_NODE) {
+          if (this.leadTransferee === transferee) return;
+          this.abortLeaderTransfer();
+        }
+        if (transferee === this.id) return;
+        // The transfer must finish within one election timeout.
+        this.electionElapsed = 0;
+        this.leadTransferee = transferee;
+        if (pr.match === this.raftLog.lastIndex()) this.sendTimeoutNow(transferee);
+        else this.sendAppend(transferee);
+        return;
+      }
+    }
+  }
+
+  private leaderPropose(m: Message): void {
+    if (m.entries.length === 0) throw new Error(`${this.id} stepped an empty proposal`);
+    if (!this.trk.progress.has(this.id)) throw new ProposalDroppedError('this member was removed from the cluster');
+    if (this.leadTransferee !== NO_NODE) throw new ProposalDroppedError('leadership transfer in progress');
+    const ents = m.entries.slice();
+    for (let i = 0; i < ents.length; i++) {
+      if (ents[i]!.type !== EntryType.ConfChange) continue;
+      if (this.pendingConfIndex > this.raftLog.applied) {
+        throw new ProposalDroppedError('a configuration change is already pending');
+      }
+      this.pendingConfIndex = this.raftLog.lastIndex() + i + 1;
+    }
+    this.appendEntry(ents);
+    this.bcastAppend();
+  }
+
+  private handleAppResp(m: Message, pr: Progress): void {
+    pr.recentActive = true;
+    if (m.reject) {
+      // The follower says where its log might match ours (rejectHint) and the term there
+      // (logTerm); skip straight past every entry of terms it cannot have.
+      let nextProbe = m.rejectHint;
+      if (m.logTerm > 0) nextProbe = this.raftLog.findConflictByTerm(m.rejectHint, m.logTerm).index;
+      if (pr.maybeDecrTo(m.index, nextProbe)) {
+        if (pr.state === ProgressState.Replicate) pr.becomeProbe();
+        this.sendAppend(m.from);
+      }
+      return;
+    }
+    const oldPaused = pr.isPaused();
+    if (!(pr.maybeUpdate(m.index) || (pr.match === m.index && pr.state === ProgressState.Probe))) return;
+    if (pr.state === ProgressState.Probe) {
+      pr.becomeReplicate();
+    } else if (pr.state === ProgressState.Snapshot && pr.match + 1 >= this.raftLog.firstIndex()) {
+      // The follower caught up (through the snapshot or otherwise) to where our log continues.
+      pr.becomeProbe();
+      pr.becomeReplicate();
+    } else if (pr.state === ProgressState.Replicate) {
+      pr.inflights.freeLE(m.index);
+    }
+    if (this.maybeCommit()) {
+      this.bcastAppend();
+    } else if (oldPaused) {
+      this.sendAppend(m.from);
+    }
+    // Fill the window: send as many Apps as the inflight limit allows.
+    while (this.maybeSendAppend(m.from, false)) {
+      // keep sending
+    }
+    if (m.from === this.leadTransferee && pr.match === this.raftLog.lastIndex()) {
+      this.logger.info(`${this.id} sent TimeoutNow to ${m.from} after it caught up`);
+      this.sendTimeoutNow(m.from);
+    }
+  }
+
+  private serveReadIndex(m: Message): void {
+    if (this.trk.isSingleton()) {
+      this.respondToReadIndex(m, this.raftLog.committed);
+      return;
+    }
+    this.readOnly.addRequest(this.raftLog.committed, m);
+    this.readOnly.recvAck(this.id, m.context);
+    this.bcastHeartbeat(m.context);
+  }
+
+  private respondToReadIndex(req: Message, index: number): void {
+    if (req.from === NO_NODE || req.from === this.id) {
+      this.readStates.push({ index, context: req.context });
+    } else {
+      this.send(this.out({ type: MessageType.ReadIndexResp, to: req.from, index, context: req.context }));
+    }
+  }
+
+  private releasePendingReadIndexMessages(): void {
+    if (this.pendingReadIndexMessages.length === 0 || !this.committedEntryInCurrentTerm()) return;
+    const msgs = this.pendingReadIndexMessages;
+    this.pendingReadIndexMessages = [];
+    for (const m of msgs) this.serveReadIndex(m);
+  }
+
+  private stepCandidate(m: Message): void {
+    const myVoteResp = this.role === Role.PreCandidate ? MessageType.PreVoteResp : MessageType.VoteResp;
+    switch (m.type) {
+      case MessageType.Prop:
+        throw new ProposalDroppedError('no leader');
+      case MessageType.ReadIndex:
+        throw new ProposalDroppedError('no leader to serve ReadIndex');
+      case MessageType.App:
+        this.becomeFollower(m.term, m.from);
+        this.handleAppendEntries(m);
+        return;
+      case MessageType.Heartbeat:
+        this.becomeFollower(m.term, m.from);
+        this.handleHeartbeat(m);
+        return;
+      case MessageType.Snap:
+        this.becomeFollower(m.term, m.from);
+        this.handleSnapshot(m);
+        return;
+      case MessageType.TimeoutNow:
+        return;
+    }
+    if (m.type !== myVoteResp) return;
+    const res = this.poll(m.from, m.type, !m.reject);
+    if (res === VoteResult.Won) {
+      if (this.role === Role.PreCandidate) {
+        this.campaign(CampaignType.Election);
+      } else {
+        this.becomeLeader();
+        this.bcastAppend();
+      }
+    } else if (res === VoteResult.Lost) {
+      // A rejection with a higher term already made us a follower in step().
+      this.becomeFollower(this.term, NO_NODE);
+    }
+  }
+
+  private stepFollower(m: Message): void {
+    switch (m.type) {
+      case MessageType.Prop:
+        if (this.lead === NO_NODE) throw new ProposalDroppedError('no leader');
+        this.send({ ...m, from: m.from === NO_NODE ? this.id : m.from, to: this.lead });
+        return;
+      case MessageType.App:
+        this.electionElapsed = 0;
+        this.lead = m.from;
+        this.handleAppendEntries(m);
+        return;
+      case MessageType.Heartbeat:
+        this.electionElapsed = 0;
+        this.lead = m.from;
+        this.handleHeartbeat(m);
+        return;
+      case MessageType.Snap:
+        this.electionElapsed = 0;
+        this.lead = m.from;
+        this.handleSnapshot(m);
+        return;
+      case MessageType.TransferLeader:
+        if (this.lead === NO_NODE) {
+          this.logger.info(`${this.id} dropped leader transfer: no leader`);
+          return;
+        }
+        this.send({ ...m, to: this.lead });
+        return;
+      case MessageType.TimeoutNow:
+        // Transfers skip pre-vote: the old leader asked for this, so there is no partition to guard against.
+        this.logger.info(`${this.id} received TimeoutNow from ${m.from}: campaigning to take leadership`);
+        this.hup(CampaignType.Transfer);
+        return;
+      case MessageType.ReadIndex:
+        if (this.lead === NO_NODE) throw new ProposalDroppedError('no leader to serve ReadIndex');
+        this.send({ ...m, from: m.from === NO_NODE ? this.id : m.from, to: this.lead });
+        return;
+      case MessageType.ReadIndexResp:
+        this.readStates.push({ index: m.index, context: m.context });
+        return;
+    }
+  }
+
+  private handleAppendEntries(m: Message): void {
+    if (m.index < this.raftLog.committed) {
+      // Everything up to commit is already settled here; tell the leader where we are.
+      this.send(this.out({ type: MessageType.AppResp, to: m.from, index: this.raftLog.committed }));
+      return;
+    }
+    const lastNew = this.raftLog.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
+    if (lastNew !== undefined) {
+      this.send(this.out({ type: MessageType.AppResp, to: m.from, index: lastNew }));
+      return;
+    }
+    // Rejected: hint the largest index at or below the probe whose term is <= the probe's
+    // term, so the leader can skip whole terms of entries we cannot share.
+    const hint = this.raftLog.findConflictByTerm(Math.min(m.index, this.raftLog.lastIndex()), m.logTerm);
+    this.send(
+      this.out({ type: MessageType.AppResp, to: m.from, index: m.index, reject: true, rejectHint: hint.index, logTerm: hint.term }),
+    );
+  }
+
+  private handleHeartbeat(m: Message): void {
+    this.raftLog.commitTo(m.commit);
+    this.send(this.out({ type: MessageType.HeartbeatResp, to: m.from, context: m.context }));
+  }
+
+  private handleSnapshot(m: Message): void {
+    const s = m.snapshot;
+    if (!s) return;
+    if (this.restore(s)) {
+      this.logger.info(`${this.id} restored snapshot at ${s.metadata.index} (term ${s.metadata.term})`);
+      this.send(this.out({ type: MessageType.AppResp, to: m.from, index: this.raftLog.lastIndex() }));
+    } else {
+      this.send(this.out({ type: MessageType.AppResp, to: m.from, index: this.raftLog.committed }));
+    }
+  }
+
+  /** Installs a snapshot from the leader; false when it is stale or already covered. */
+  private restore(s: Snapshot): boolean {
+    const { index, term, confState } = s.metadata;
+    if (index <= this.raftLog.committed) return false;
+    if (this.role !== Role.Follower) {
+      // Defence in depth: only followers restore snapshots.
+      this.becomeFollower(this.term + 1, NO_NODE);
+      return false;
+    }
+    // A snapshot whose configuration leaves us out is a mistake somewhere: refuse it.
+    if (!confState.voters.includes(this.id) && !confState.learners.includes(this.id)) {
+      this.logger.warn(`${this.id} refused snapshot at ${index}: not in its configuration`);
+      return false;
+    }
+    if (this.raftLog.matchTerm(index, term)) {
+      // We have the entry the snapshot ends with, hence everything before it: just commit.
+      this.raftLog.commitTo(index);
+      return false;
+    }
+    this.raftLog.restore(s);
+    this.trk.reset(confState, this.raftLog.lastIndex() + 1);
+    this.trk.progress.get(this.id)?.maybeUpdate(index);
+    return true;
+  }
+
+  // ---- membership ----
+
+  /** Applies a committed conf change to the configuration; returns the new ConfState. */
+  applyConfChange(cc: ConfChange): ConfState {
+    const next = this.raftLog.lastIndex() + 1;
+    const existing = this.trk.progress.get(cc.nodeId);
+    switch (cc.type) {
+      case ConfChangeType.AddNode:
+        this.trk.set(cc.nodeId, false, next);
+        break;
+      case ConfChangeType.AddLearnerNode:
+        if (existing && !existing.isLearner && this.trk.voters().length === 1) {
+          this.logger.warn(`${this.id} ignored demoting the last voter ${cc.nodeId}`);
+          break;
+        }
+        this.trk.set(cc.nodeId, true, next);
+        break;
+      case ConfChangeType.RemoveNode:
+        if (existing && !existing.isLearner && this.trk.voters().length === 1) {
+          this.logger.warn(`${this.id} ignored removing the last voter ${cc.nodeId}`);
+          break;
+        }
+        this.trk.remove(cc.nodeId);
+        break;
+    }
+    const added = !existing ? this.trk.progress.get(cc.nodeId) : undefined;
+    if (added) added.recentActive = true;
+    return this.switchToConfig();
+  }
+
+  private switchToConfig(): ConfState {
+    const cs = this.trk.confState();
+    const self = this.trk.progress.get(this.id);
+    if (this.role !== Role.Leader) return cs;
+    if (!self || self.isLearner) {
+      // A leader removed (or demoted) by a change it has committed and applied steps down.
+      this.logger.info(`${this.id} stepping down: removed from the configuration`);
+      this.becomeFollower(this.term, NO_NODE);
+      return cs;
+    }
+    if (this.leadTransferee !== NO_NODE && !this.trk.isVoter(this.leadTransferee)) this.abortLeaderTransfer();
+    // Fewer voters may make more entries committed; new members need their first App.
+    if (this.maybeCommit()) this.bcastAppend();
+    else for (const id of this.trk.progress.keys()) if (id !== this.id) this.maybeSendAppend(id, false);
+    return cs;
+  }
+
+  /** Decodes and applies the conf change in a committed ConfChange entry. */
+  applyConfChangeEntry(e: Entry): ConfState {
+    return this.applyConfChange(decodeConfChange(e.data));
+  }
+
+  // ---- leader transfer ----
+
+  private sendTimeoutNow(to: NodeId): void {
+    this.send(this.out({ type: MessageType.TimeoutNow, to }));
+  }
+
+  private abortLeaderTransfer(): void {
+    this.leadTransferee = NO_NODE;
+  }
+}

@@ -1,0 +1,283 @@
+// A tiny deterministic network for the raft unit tests: members are RawNodes over
+// MemoryStorage, each Ready is handled exactly as the contract says (persist, send, apply,
+// advance), and messages sit in one FIFO queue until delivered. Tests cut links, drop or
+// hold messages, and tick members explicitly; nothing depends on wall-clock time.
+import {
+  ConfChangeType,
+  decodeConfChange,
+  EntryType,
+  MemoryStorage,
+  MessageType,
+  RawNode,
+  Role,
+} from '../../src/raft/index.js';
+import type { ConfState, Entry, Message, NodeId, RaftConfig, ReadState } from '../../src/raft/index.js';
+
+export interface MemberOptions {
+  electionTick?: number;
+  heartbeatTick?: number;
+  preVote?: boolean;
+  checkQuorum?: boolean;
+  maxInflightMsgs?: number;
+  maxSizePerMsg?: number;
+  randomInt?: (n: number) => number;
+  testingKnobs?: RaftConfig['testingKnobs'];
+}
+
+/** One member: its storage, its RawNode, and what it applied. */
+export class Member {
+  readonly id: NodeId;
+  readonly storage: MemoryStorage;
+  node: RawNode;
+  /** Every Normal entry with data the member applied, in order. */
+  readonly applied: Entry[] = [];
+  appliedIndex = 0;
+  readonly readStates: ReadState[] = [];
+  confState: ConfState;
+  /** How many Readies carried entries to persist, and how many had mustSync. */
+  persists = 0;
+  syncs = 0;
+  readonly opts: MemberOptions;
+
+  constructor(id: NodeId, storage: MemoryStorage, opts: MemberOptions, applied = 0) {
+    this.id = id;
+    this.storage = storage;
+    this.opts = opts;
+    this.confState = storage.initialState().confState;
+    this.appliedIndex = applied;
+    this.node = this.makeNode(applied);
+  }
+
+  makeNode(applied: number): RawNode {
+    return new RawNode({
+      id: this.id,
+      storage: this.storage,
+      electionTick: this.opts.electionTick ?? 10,
+      heartbeatTick: this.opts.heartbeatTick ?? 1,
+      randomInt: this.opts.randomInt ?? (() => 0),
+      preVote: this.opts.preVote,
+      checkQuorum: this.opts.checkQuorum,
+      maxInflightMsgs: this.opts.maxInflightMsgs,
+      maxSizePerMsg: this.opts.maxSizePerMsg,
+      testingKnobs: this.opts.testingKnobs,
+      applied,
+    });
+  }
+
+  /** Restarts the member from what its storage holds (volatile state is lost). */
+  restart(): void {
+    this.node = this.makeNode(this.appliedIndex);
+  }
+
+  role(): Role {
+    return this.node.status().role;
+  }
+}
+
+/** A message filter: return true to drop the message. */
+export type Filter = (m: Message) => boolean;
+
+/** The in-test cluster and its network. */
+export class Network {
+  readonly members = new Map<NodeId, Member>();
+  /** Messages sent and not yet delivered, in send order. */
+  queue: Message[] = [];
+  /** Every message ever sent, for assertions about what travelled. */
+  readonly sent: Message[] = [];
+  private readonly cut = new Set<string>();
+  filters: Filter[] = [];
+
+  /** Builds a brand-new cluster of `ids`, all voters (the bootstrap convention), plus `learners`. */
+  constructor(ids: NodeId[], opts: MemberOptions = {}, learners: NodeId[] = []) {
+    const confState = { voters: ids, learners };
+    for (const id of [...ids, ...learners]) {
+      const storage = new MemoryStorage({ snapshot: { metadata: { index: 0, term: 0, confState } } });
+      this.members.set(id, new Member(id, storage, opts));
+    }
+  }
+
+  /** Adds a member that joins an existing cluster: empty configuration, learns from the leader. */
+  addJoiner(id: NodeId, opts: MemberOptions = {}): Member {
+    const m = new Member(id, new MemoryStorage(), opts);
+    this.members.set(id, m);
+    return m;
+  }
+
+  get(id: NodeId): Member {
+    const m = this.members.get(id);
+    if (!m) throw new Error(`no member ${id}`);
+    return m;
+  }
+
+  /** Handles every pending Ready of `id`, as the contract prescribes. */
+  process(id: NodeId): void {
+    const mem = this.get(id);
+    while (mem.node.hasReady()) {
+      const rd = mem.node.ready();
+      // 1. persist
+      if (rd.snapshot) mem.storage.applySnapshot(rd.snapshot);
+      if (rd.entries.length > 0) {
+        mem.storage.append(rd.entries);
+        mem.persists++;
+      }
+      if (rd.hardState) mem.storage.setHardState(rd.hardState);
+      if (rd.mustSync) mem.syncs++;
+      // 2. send
+      for (const m of rd.messages) {
+        this.sent.push(m);
+        this.queue.push(m);
+      }
+      // 3. apply
+      if (rd.snapshot) {
+        mem.appliedIndex = rd.snapshot.metadata.index;
+        mem.confState = rd.snapshot.metadata.confState;
+      }
+      for (const e of rd.committedEntries) {
+        if (e.type === EntryType.ConfChange) {
+          mem.confState = mem.node.applyConfChange(decodeConfChange(e.data));
+          mem.storage.setConfState(mem.confState);
+        } else if (e.data.length > 0) {
+          mem.applied.push(e);
+        }
+        mem.appliedIndex = e.index;
+      }
+      // 4. reads
+      for (const rs of rd.readStates) mem.readStates.push(rs);
+      mem.node.advance(rd);
+    }
+  }
+
+  processAll(): void {
+    for (const id of this.members.keys()) this.process(id);
+  }
+
+  /** Whether a message from `from` to `to` is currently lost. */
+  private dropped(m: Message): boolean {
+    if (this.cut.has(`${m.from}>${m.to}`)) return true;
+    return this.filters.some((f) => f(m));
+  }
+
+  /** Delivers queued messages (and the ones they cause) until the network is quiet. */
+  stabilize(maxRounds = 10_000): void {
+    this.processAll();
+    for (let round = 0; this.queue.length > 0; round++) {
+      if (round >= maxRounds) throw new Error('network did not stabilize');
+      this.deliverOne();
+    }
+  }
+
+  /** Delivers (or drops) the oldest queued message; returns it. */
+  deliverOne(): Message | undefined {
+    const m = this.queue.shift();
+    if (!m) return undefined;
+    const to = this.members.get(m.to);
+    if (to && !this.dropped(m)) {
+      to.node.step(m);
+      this.process(m.to);
+    }
+    return m;
+  }
+
+  /** Drops every queued message. */
+  dropQueued(): void {
+    this.queue = [];
+  }
+
+  /** Cuts both directions between `a` and `b`. */
+  cutLink(a: NodeId, b: NodeId): void {
+    this.cut.add(`${a}>${b}`);
+    this.cut.add(`${b}>${a}`);
+  }
+
+  /** Cuts one direction only. */
+  cutOneWay(from: NodeId, to: NodeId): void {
+    this.cut.add(`${from}>${to}`);
+  }
+
+  /** Isolates `id` from every other member. */
+  isolate(id: NodeId): void {
+    for (const other of this.members.keys()) if (other !== id) this.cutLink(id, other);
+  }
+
+  /** Heals every cut link and removes every filter. */
+  heal(): void {
+    this.cut.clear();
+    this.filters = [];
+  }
+
+  /** Ticks `id` `n` times, processing its Readies (messages are queued, not delivered). */
+  tick(id: NodeId, n = 1): void {
+    const mem = this.get(id);
+    for (let i = 0; i < n; i++) {
+      mem.node.tick();
+      this.process(id);
+    }
+  }
+
+  /** Ticks every member once and delivers everything. */
+  tickAll(n = 1): void {
+    for (let i = 0; i < n; i++) {
+      for (const id of this.members.keys()) this.tick(id);
+      this.stabilize();
+    }
+  }
+
+  /** Makes `id` campaign and delivers until quiet. */
+  elect(id: NodeId): void {
+    this.get(id).node.campaign();
+    this.stabilize();
+  }
+
+  /** Proposes `text` at `id` and delivers until quiet. */
+  propose(id: NodeId, text: string): void {
+    this.get(id).node.propose(bytes(text));
+    this.stabilize();
+  }
+
+  /** The members that think they are leader. */
+  leaders(): NodeId[] {
+    return [...this.members.values()].filter((m) => m.role() === Role.Leader).map((m) => m.id);
+  }
+
+  /** Ticks everyone until `cond` holds, failing after `limit` rounds. */
+  tickUntil(cond: () => boolean, limit = 1000): void {
+    for (let i = 0; i < limit; i++) {
+      if (cond()) return;
+      this.tickAll();
+    }
+    if (!cond()) throw new Error('condition not reached');
+  }
+
+  /** Messages of `type` that were sent, optionally only to `to`. */
+  sentOf(type: MessageType, to?: NodeId): Message[] {
+    return this.sent.filter((m) => m.type === type && (to === undefined || m.to === to));
+  }
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** UTF-8 bytes of `s`. */
+export function bytes(s: string): Uint8Array {
+  return enc.encode(s);
+}
+
+/** The texts of the applied entries of a member. */
+export function appliedTexts(m: Member): string[] {
+  return m.applied.map((e) => dec.decode(e.data));
+}
+
+/** A deterministic PRNG (mulberry32) for tests that need varied election timeouts. */
+export function seededRandomInt(seed: number): (n: number) => number {
+  let a = seed >>> 0;
+  return (n: number) => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    const r = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return Math.floor(r * n);
+  };
+}
+
+export { ConfChangeType };

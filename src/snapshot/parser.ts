@@ -261,7 +261,10 @@ export class SnapshotParser {
     }
     if (s.at === 'header') return `the input ends at byte ${end}, inside the header`;
     if (s.at === 'chunk-body') return `the input ends at byte ${end}, inside chunk ${this.chunks} (begun at byte ${this.frameStart})`;
-    if (this.buffered === 0) return `the input ends at byte ${end}, after chunk ${this.chunks - 1}, before the trailer`;
+    if (this.buffered === 0) {
+      const after = this.chunks === 0 ? 'the header' : `chunk ${this.chunks - 1}`;
+      return `the input ends at byte ${end}, after ${after}, before the trailer`;
+    }
     return `the input ends at byte ${end}, inside the frame begun at byte ${this.offset} (chunk ${this.chunks} or the trailer)`;
   }
 

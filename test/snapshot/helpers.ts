@@ -14,7 +14,7 @@ export function sampleHeader(keyCount: number, revision = 1_000_000): SnapshotHe
     raftIndex: 4242,
     raftTerm: 7,
     revision,
-    compactRevision: 17,
+    compactRevision: Math.min(17, revision),
     keyCount,
     createdAt: '2026-11-25T09:00:00.000Z',
     sourceMember: '8e9e05c52164694d',

@@ -115,7 +115,7 @@ export function checkRegister(key: string, ops: readonly Operation[], maxSteps =
       const op = ops[entry.op]!;
       const accepted = op.kind === 'put' || op.value === state;
       if (accepted) {
-        const next = op.kind === 'put' ? op.value : state;
+        const next: string | null = op.kind === 'put' ? op.value : state;
         const w = entry.op >>> 5;
         const bit = 1 << (entry.op & 31);
         linearized[w]! |= bit;

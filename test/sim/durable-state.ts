@@ -1,0 +1,63 @@
+// The boundary "what is persisted before advance", kept in one small class so the simulated
+// disk can later be swapped for the real durable storage (src/storage) without touching the
+// member loop: persistReady() is the fsync point of a Ready, saveSnapshot() the member's own
+// snapshot-and-compact, and open() is what a restarted member reads back.
+
+import type { ConfState, Entry, HardState, Ready, Snapshot } from '../../src/raft/types.js';
+import { MemoryStorage } from '../../src/raft/index.js';
+import type { SimDisk } from './sim-disk.js';
+
+/** Told about every durable write, so the safety monitor sees exactly what reached the disk. */
+export interface PersistObserver {
+  /** New entries are durable; prevTerm is the term of the entry just before the first one. */
+  entriesPersisted(entries: readonly Entry[], prevTerm: number, disk: SimDisk): void;
+  hardStatePersisted(hs: HardState, disk: SimDisk): void;
+  snapshotPersisted(snap: Snapshot, disk: SimDisk): void;
+}
+
+/** The durable half of a member: its disk and the MemoryStorage the raft core reads. */
+export class DurableState {
+  private constructor(
+    readonly disk: SimDisk,
+    readonly storage: MemoryStorage,
+    private readonly observer: PersistObserver,
+  ) {}
+
+  /** Rebuilds the core's storage from what is on disk (a start or a restart after a crash). */
+  static open(disk: SimDisk, observer: PersistObserver): DurableState {
+    const storage = new MemoryStorage({ snapshot: disk.snapshot, hardState: disk.hardState });
+    if (disk.entries.length > 0) storage.append(disk.entries);
+    return new DurableState(disk, storage, observer);
+  }
+
+  /** Step 1 of the Ready contract: snapshot, then entries, then hard state, as one fsync. */
+  persistReady(rd: Ready): void {
+    const disk = this.disk;
+    if (rd.snapshot && rd.snapshot.metadata.index > 0) {
+      disk.installSnapshot(rd.snapshot);
+      this.storage.applySnapshot(rd.snapshot);
+      this.observer.snapshotPersisted(rd.snapshot, disk);
+    }
+    if (rd.entries.length > 0) {
+      const first = rd.entries[0]!.index;
+      const prevTerm = disk.termAt(first - 1);
+      disk.append(rd.entries);
+      this.storage.append(rd.entries as Entry[]);
+      this.observer.entriesPersisted(rd.entries, prevTerm ?? -1, disk);
+    }
+    if (rd.hardState) {
+      disk.hardState = rd.hardState;
+      this.storage.setHardState(rd.hardState);
+      this.observer.hardStatePersisted(rd.hardState, disk);
+    }
+  }
+
+  /** Takes a snapshot at the applied index and compacts: the disk drops everything it covers,
+   * the in-memory log keeps `keep` entries behind it for slow followers. */
+  saveSnapshot(index: number, confState: ConfState, data: string, keep: number): void {
+    const snap = this.storage.createSnapshot(index, confState, data);
+    this.disk.compactTo(snap);
+    const compactTo = index - keep;
+    if (compactTo >= this.storage.firstIndex()) this.storage.compact(compactTo);
+  }
+}

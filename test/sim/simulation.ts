@@ -1,0 +1,513 @@
+// The world of one seed: members, clients, the network and the fault schedule, advanced in
+// discrete time units by a single loop with no real timers. A run has a fault phase (faults
+// drawn from the seed), then a liveness phase (faults stop; the cluster must converge within a
+// bound), then the client history is checked for linearizability.
+
+import { ConfChangeType, MessageType, type ConfChange, type ConfState, type Message, type NodeId } from '../../src/raft/types.js';
+import { Prng } from './prng.js';
+import { TraceHash } from './trace-hash.js';
+import { SimNetwork } from './network.js';
+import { drawFaultPlan, type FaultClass, type FaultPlan } from './fault-plan.js';
+import { SimDisk } from './sim-disk.js';
+import { SimMember, inConf, type ClientReply, type CrashPoint, type MemberEnv } from './sim-member.js';
+import { SafetyMonitor, SafetyViolation } from './safety-monitor.js';
+import { HistoryRecorder } from './history.js';
+import { checkLinearizable } from './linearizability.js';
+
+/** How to run one seed. */
+export interface SimOptions {
+  readonly seed: number;
+  /** Initial voters (1..7); drawn from the seed when absent. */
+  readonly members?: number;
+  /** Every fault class on (with drawn intensity) instead of a random subset. */
+  readonly allFaults?: boolean;
+  /** Time units of the fault phase, and the bound of the liveness phase. */
+  readonly faultUnits?: number;
+  readonly convergeUnits?: number;
+  /** Collect a readable trace. */
+  readonly verbose?: boolean;
+  /** Self-test: let the core commit prior-term entries by counting (Raft's Figure 8 bug). */
+  readonly priorTermCounting?: boolean;
+  /** Self-test: members answer reads from local state without ReadIndex. */
+  readonly staleReads?: boolean;
+  /** Self-test: this member skips applying puts now and then. */
+  readonly dropApplyOn?: number;
+}
+
+export interface SeedResult {
+  readonly seed: number;
+  readonly ok: boolean;
+  /** The violated property when !ok, e.g. "election-safety", "liveness", "linearizability". */
+  readonly property?: string;
+  readonly detail?: string;
+  readonly traceHash: string;
+  readonly classes: readonly FaultClass[];
+  readonly stats: Record<string, number>;
+  readonly trace: readonly string[];
+}
+
+type Payload =
+  | { readonly kind: 'raft'; readonly msg: Message }
+  | { readonly kind: 'req'; readonly clientNo: number; readonly op: number; readonly get: boolean; readonly key: string; readonly value: string }
+  | { readonly kind: 'resp'; readonly reply: ClientReply };
+
+interface Client {
+  readonly no: number;
+  readonly name: string;
+  guess: NodeId;
+  pending: { op: number; deadline: number } | null;
+}
+
+/** Simulated time units per raft tick; network delays are in units, so several fit in a tick. */
+const TICK_UNITS = 10;
+const ELECTION_TICK = 10;
+const CLIENT_TIMEOUT_UNITS = 50 * TICK_UNITS;
+const CRASH_POINTS: readonly CrashPoint[] = ['before-persist', 'after-persist', 'after-send', 'after-apply'];
+
+/** Formats member number n as a 16-hex-digit raft ID. */
+export function memberId(n: number): NodeId {
+  return (0x1000 + n).toString(16).padStart(16, '0');
+}
+
+/** Runs one seed to completion and reports the first violation, if any. */
+export function runSeed(options: SimOptions): SeedResult {
+  return new Simulation(options).run();
+}
+
+class Simulation {
+  private readonly rng: Prng;
+  private readonly plan: FaultPlan;
+  private readonly classes: FaultClass[];
+  private readonly hash = new TraceHash();
+  private readonly monitor = new SafetyMonitor();
+  private readonly history = new HistoryRecorder();
+  private readonly net: SimNetwork<Payload>;
+  private readonly members = new Map<NodeId, SimMember>();
+  private readonly ids: NodeId[] = [];
+  private readonly clients: Client[] = [];
+  private readonly keys: string[] = [];
+  private readonly tickPhase = new Map<NodeId, number>();
+  private readonly restartAt = new Map<NodeId, number>();
+  private readonly resumeAt = new Map<NodeId, number>();
+  private readonly deferred: (() => void)[] = [];
+  private readonly trace: string[] = [];
+  private healAt = -1;
+  private churnUntil = -1;
+  private now = 0;
+  private faulting = true;
+  private readonly stats: Record<string, number> = {
+    delivered: 0, crashes: 0, readyCrashes: 0, pauses: 0, partitions: 0, confChanges: 0,
+    transfers: 0, snapshotsSent: 0, ops: 0, okOps: 0, unknownOps: 0, units: 0,
+  };
+
+  constructor(private readonly opts: SimOptions) {
+    this.rng = new Prng(opts.seed);
+    const n = opts.members ?? this.rng.range(1, 7);
+    if (!(n >= 1 && n <= 7)) throw new RangeError(`members must be 1..7, got ${n}`);
+    const drawn = drawFaultPlan(this.rng, opts.allFaults ?? false);
+    this.plan = drawn.plan;
+    this.classes = drawn.classes;
+    this.net = new SimNetwork<Payload>(this.rng.fork(), {
+      loss: this.plan.loss,
+      duplicate: this.plan.duplicate,
+      delayMin: this.plan.delayMin,
+      delayMean: this.plan.delayMean,
+    });
+    // Room to add members back: up to two spares beyond the initial voters, at most 7 in all.
+    const universe = Math.min(7, n + 2);
+    for (let i = 1; i <= universe; i++) this.ids.push(memberId(i));
+    const genesis: ConfState = { voters: this.ids.slice(0, n), learners: [] };
+    const checkQuorum = this.rng.chance(0.8);
+    const preVote = this.rng.chance(0.8);
+    const env = this.makeEnv(checkQuorum, preVote);
+    for (const id of this.ids) {
+      this.members.set(id, new SimMember(id, new SimDisk(genesis), env));
+      this.tickPhase.set(id, this.rng.int(TICK_UNITS));
+    }
+    for (const id of genesis.voters) this.members.get(id)!.start(this.rng.fork());
+    const nClients = this.rng.range(1, 4);
+    for (let i = 0; i < nClients; i++) this.clients.push({ no: i, name: `client-${i}`, guess: '', pending: null });
+    const nKeys = this.rng.range(1, 4);
+    for (let i = 0; i < nKeys; i++) this.keys.push(`k${i}`);
+    this.log(`seed ${opts.seed}: ${n} voters, universe ${universe}, ${nClients} clients, ${nKeys} keys, ` +
+      `checkQuorum=${checkQuorum} preVote=${preVote}, faults [${this.classes.join(' ')}] ${JSON.stringify(this.plan)}`);
+  }
+
+  private makeEnv(checkQuorum: boolean, preVote: boolean): MemberEnv {
+    const opts = this.opts;
+    return {
+      monitor: this.monitor,
+      hash: this.hash,
+      electionTick: ELECTION_TICK,
+      checkQuorum,
+      preVote,
+      priorTermCounting: opts.priorTermCounting ?? false,
+      snapshotEvery: () => this.plan.snapshotEvery,
+      compactKeep: () => this.plan.compactKeep,
+      send: (msg) => this.sendRaft(msg),
+      reply: (from, client, reply) => {
+        this.net.send(from, client, { kind: 'resp', reply }, this.now, true, false);
+      },
+      crashPoint: (id) => this.drawCrashPoint(id),
+      confApplied: (id, cc, cs) => this.confApplied(id, cc, cs),
+      trace: (line) => this.log(line),
+      inject: {
+        staleReads: opts.staleReads,
+        dropApply:
+          opts.dropApplyOn === undefined
+            ? undefined
+            : (id, index) => id === memberId(opts.dropApplyOn!) && index % 7 === 3,
+      },
+    };
+  }
+
+  private log(line: string): void {
+    if (this.opts.verbose) this.trace.push(`${String(this.now).padStart(6)} ${line}`);
+  }
+
+  run(): SeedResult {
+    const faultUnits = this.opts.faultUnits ?? 6000;
+    const convergeUnits = this.opts.convergeUnits ?? 8000;
+    try {
+      for (this.now = 0; this.now < faultUnits; this.now++) this.step();
+      this.stopFaults();
+      const deadline = this.now + convergeUnits;
+      let converged = '';
+      for (; this.now < deadline; this.now++) {
+        this.step();
+        if (this.now % TICK_UNITS === 0) {
+          converged = this.convergence();
+          if (converged === '') break;
+        }
+      }
+      this.stats.units = this.now;
+      if (converged !== '') return this.result('liveness', `no convergence within ${convergeUnits} units after faults stopped: ${converged}`);
+      // Let clients' last answers arrive, then settle every open op as unknown.
+      for (const c of this.clients) if (c.pending) this.history.timeout(c.pending.op);
+      const ops = this.history.operations();
+      this.stats.ops = ops.length;
+      this.stats.unknownOps = ops.filter((o) => o.ret === Infinity).length;
+      const lin = checkLinearizable(ops);
+      if (lin.outcome === 'violation') {
+        const bad = lin.ops.map((o) => `${o.kind}(${o.value})@${o.call}-${o.ret}`).join(' ');
+        return this.result('linearizability', `key ${lin.key}: ${bad.slice(0, 2000)}`);
+      }
+      if (lin.outcome === 'inconclusive') this.stats.inconclusive = 1;
+      return this.result(undefined, undefined);
+    } catch (err) {
+      if (err instanceof SafetyViolation) return this.result(err.property, err.message);
+      return this.result('crash', err instanceof Error ? (err.stack ?? err.message) : String(err));
+    }
+  }
+
+  private result(property: string | undefined, detail: string | undefined): SeedResult {
+    this.stats.units = this.now;
+    this.stats.checks = this.monitor.checks;
+    this.stats.committed = this.monitor.highestCommitted;
+    this.hash.addString(`end:${property ?? 'ok'}`);
+    if (property) this.log(`VIOLATION ${property}: ${detail}`);
+    return {
+      seed: this.opts.seed,
+      ok: property === undefined,
+      property,
+      detail,
+      traceHash: this.hash.hex(),
+      classes: this.classes,
+      stats: { ...this.stats },
+      trace: this.trace,
+    };
+  }
+
+  /** One time unit: deferred work, faults, deliveries, ticks, clients, Ready processing. */
+  private step(): void {
+    const work = this.deferred.splice(0);
+    for (const w of work) w();
+    if (this.faulting) this.injectFaults();
+    this.restartAndResume();
+    this.deliver();
+    for (const id of this.ids) {
+      const m = this.members.get(id)!;
+      if (m.isUp && !m.paused && (this.now + this.tickPhase.get(id)!) % TICK_UNITS === 0) m.tick();
+    }
+    this.driveClients();
+    for (const id of this.rng.shuffle(this.ids)) {
+      const m = this.members.get(id)!;
+      if (!m.isUp || m.paused) continue;
+      const wasUp = m.isUp;
+      if (!m.processReady() && wasUp && m.status === 'down') this.scheduleRestart(id, 'crashed in a Ready');
+    }
+  }
+
+  private sendRaft(msg: Message): void {
+    if (msg.to === msg.from) return;
+    const r = this.net.send(msg.from, msg.to, { kind: 'raft', msg }, this.now);
+    if (r === 'lost' && msg.type === MessageType.Snap) {
+      this.deferred.push(() => this.members.get(msg.from)?.reportSnapshot(msg.to, false));
+    }
+  }
+
+  private deliver(): void {
+    for (let p = this.net.nextDue(this.now); p; p = this.net.nextDue(this.now)) {
+      const pl = p.payload;
+      if (pl.kind === 'resp') {
+        this.clientReply(p.to, pl.reply);
+        continue;
+      }
+      const m = this.members.get(p.to);
+      if (pl.kind === 'req') {
+        if (!m || !m.isUp || m.paused) continue; // the client will time out
+        if (pl.get) m.clientGet(p.from, pl.op, pl.key);
+        else m.clientPut(p.from, pl.clientNo, pl.op, pl.key, pl.value);
+        continue;
+      }
+      const msg = pl.msg;
+      const sender = this.members.get(msg.from);
+      if (!m || !m.isUp || this.net.isBlocked(p.from, p.to)) {
+        if (msg.type === MessageType.Snap) sender?.reportSnapshot(msg.to, false);
+        else if (msg.type === MessageType.App && this.net.isBlocked(p.from, p.to)) sender?.reportUnreachable(msg.to);
+        continue;
+      }
+      if (m.paused) {
+        m.inbox.push(msg);
+        continue;
+      }
+      this.stats.delivered++;
+      this.hash.addString(`D${msg.from}>${msg.to}:${msg.type}:${msg.term}:${msg.logTerm}:${msg.index}:${msg.commit}:${msg.entries.length}:${msg.reject ? 1 : 0}`);
+      if (this.opts.verbose) this.log(`deliver ${describe(msg)}`);
+      m.step(msg);
+      if (msg.type === MessageType.Snap) {
+        this.stats.snapshotsSent++;
+        sender?.reportSnapshot(msg.to, true);
+      }
+    }
+  }
+
+  // ---- faults ----
+
+  private drawCrashPoint(_id: NodeId): CrashPoint {
+    if (!this.faulting || !this.rng.chance(this.plan.crashInReady)) return 'none';
+    this.stats.readyCrashes++;
+    return this.rng.pick(CRASH_POINTS);
+  }
+
+  private injectFaults(): void {
+    const plan = this.plan;
+    const rng = this.rng;
+    if (this.healAt >= 0 && this.now >= this.healAt) {
+      this.net.heal();
+      this.healAt = -1;
+      this.log('partition heals');
+    }
+    if (this.healAt < 0 && rng.chance(plan.partition)) this.startPartition();
+    if (rng.chance(plan.crash)) {
+      const up = this.ids.filter((id) => this.members.get(id)!.isUp);
+      if (up.length > 0) {
+        const id = rng.pick(up);
+        this.members.get(id)!.crash('down');
+        this.stats.crashes++;
+        this.scheduleRestart(id, 'crashes');
+      }
+    }
+    if (rng.chance(plan.pause)) {
+      const up = this.ids.filter((id) => this.members.get(id)!.isUp && !this.members.get(id)!.paused);
+      if (up.length > 0) {
+        const id = rng.pick(up);
+        this.members.get(id)!.paused = true;
+        const until = this.now + rng.range(10, plan.pauseMaxUnits);
+        this.resumeAt.set(id, until);
+        this.stats.pauses++;
+        this.log(`${id} pauses until ${until}`);
+      }
+    }
+    if (this.now >= this.churnUntil && rng.chance(plan.churn)) this.churn();
+    if (rng.chance(plan.transfer)) this.transfer();
+  }
+
+  private startPartition(): void {
+    const rng = this.rng;
+    const ids = this.ids;
+    const mode = rng.pick(['isolate', 'split', 'one-way'] as const);
+    const leader = this.currentLeader();
+    let a: NodeId[];
+    if (mode === 'isolate') a = [leader && rng.chance(0.5) ? leader.id : rng.pick(ids)];
+    else a = ids.filter(() => rng.chance(0.5));
+    const b = ids.filter((id) => !a.includes(id));
+    if (a.length === 0 || b.length === 0) return;
+    for (const x of a) {
+      for (const y of b) {
+        this.net.block(x, y);
+        if (mode !== 'one-way') this.net.block(y, x);
+      }
+    }
+    this.healAt = this.now + rng.range(50, this.plan.partitionMaxUnits);
+    this.stats.partitions++;
+    this.log(`partition (${mode}) until ${this.healAt}: ${this.net.describeCuts()}`);
+  }
+
+  private scheduleRestart(id: NodeId, why: string): void {
+    const until = this.now + (this.faulting ? this.rng.range(10, Math.max(10, this.plan.crashMaxUnits)) : 1);
+    this.restartAt.set(id, until);
+    this.log(`${id} ${why}; restarts at ${until}`);
+  }
+
+  private restartAndResume(): void {
+    for (const [id, at] of this.restartAt) {
+      if (at > this.now) continue;
+      this.restartAt.delete(id);
+      const m = this.members.get(id)!;
+      if (m.status !== 'down') continue;
+      m.start(this.rng.fork());
+      this.log(`${id} restarts from disk: term ${m.disk.hardState.term} commit ${m.disk.hardState.commit} snapshot ${m.disk.snapshotIndex} last ${m.disk.lastIndex}`);
+    }
+    for (const [id, at] of this.resumeAt) {
+      if (at > this.now) continue;
+      this.resumeAt.delete(id);
+      this.resume(id);
+    }
+  }
+
+  private resume(id: NodeId): void {
+    const m = this.members.get(id)!;
+    if (!m.paused) return;
+    m.paused = false;
+    const inbox = m.inbox.splice(0);
+    this.log(`${id} resumes with ${inbox.length} queued messages`);
+    for (const msg of inbox) m.step(msg);
+  }
+
+  /** The up leader with the highest term, if any. */
+  private currentLeader(): SimMember | undefined {
+    let best: SimMember | undefined;
+    for (const m of this.members.values()) if (m.isLeader && !m.paused && (!best || m.term > best.term)) best = m;
+    return best;
+  }
+
+  private churn(): void {
+    const leader = this.currentLeader();
+    if (!leader) return;
+    const cs = leader.confState;
+    const rng = this.rng;
+    const outside = this.ids.filter((id) => !inConf(cs, id));
+    const choices: ConfChange[] = [];
+    for (const id of outside) choices.push({ type: ConfChangeType.AddLearnerNode, nodeId: id });
+    for (const id of cs.learners) choices.push({ type: ConfChangeType.AddNode, nodeId: id });
+    for (const id of cs.learners) choices.push({ type: ConfChangeType.RemoveNode, nodeId: id });
+    if (cs.voters.length > 1) for (const id of cs.voters) choices.push({ type: ConfChangeType.RemoveNode, nodeId: id });
+    if (choices.length === 0) return;
+    const cc = rng.pick(choices);
+    const target = this.members.get(cc.nodeId)!;
+    if (cc.type === ConfChangeType.AddLearnerNode && (target.status === 'unborn' || target.status === 'removed')) {
+      // A new member starts empty; a removed one comes back with the disk it kept.
+      target.start(rng.fork());
+      this.log(`${cc.nodeId} starts to join (${target.disk.lastIndex > 0 ? 'with its old disk' : 'empty'})`);
+    }
+    const ok = leader.proposeConfChange(cc);
+    this.stats.confChanges++;
+    this.churnUntil = this.now + 50 * TICK_UNITS;
+    this.log(`${leader.id} proposes ${ConfChangeType[cc.type]} ${cc.nodeId}${ok ? '' : ' (refused)'}`);
+  }
+
+  private confApplied(_by: NodeId, cc: ConfChange, _cs: ConfState): void {
+    if (cc.type === ConfChangeType.RemoveNode) return;
+    const target = this.members.get(cc.nodeId);
+    // A member that stopped after applying its removal, then was added back: it runs again.
+    if (target && target.status === 'removed') {
+      this.deferred.push(() => {
+        if (target.status !== 'removed') return;
+        target.start(this.rng.fork());
+        this.log(`${target.id} restarts after being added back`);
+      });
+    }
+  }
+
+  private transfer(): void {
+    const leader = this.currentLeader();
+    if (!leader) return;
+    const voters = leader.confState.voters.filter((id) => id !== leader.id);
+    if (voters.length === 0) return;
+    const to = this.rng.pick(voters);
+    this.stats.transfers++;
+    this.log(`${leader.id} is asked to transfer leadership to ${to}`);
+    leader.transferLeader(to);
+  }
+
+  private stopFaults(): void {
+    this.faulting = false;
+    this.net.heal();
+    this.healAt = -1;
+    this.net.faults = { loss: 0, duplicate: 0, delayMin: 1, delayMean: 2 };
+    for (const id of this.ids) {
+      const m = this.members.get(id)!;
+      if (m.status === 'down') this.restartAt.set(id, this.now);
+      if (m.paused) this.resumeAt.set(id, this.now);
+    }
+    this.log('faults stop; the cluster must converge');
+  }
+
+  // ---- clients ----
+
+  private driveClients(): void {
+    for (const c of this.clients) {
+      if (c.pending && this.now >= c.pending.deadline) {
+        this.history.timeout(c.pending.op);
+        c.pending = null;
+        c.guess = '';
+      }
+      if (c.pending || !this.faulting || !this.rng.chance(this.plan.clientRate)) continue;
+      const get = this.rng.chance(0.5);
+      const key = this.rng.pick(this.keys);
+      const value = get ? '' : `c${c.no}.${this.stats.ops++}`;
+      const op = this.history.invoke(c.no, get ? 'get' : 'put', key, get ? null : value);
+      const target = c.guess !== '' ? c.guess : this.rng.pick(this.ids);
+      c.pending = { op, deadline: this.now + CLIENT_TIMEOUT_UNITS };
+      // Client traffic may be delayed or lost but never duplicated: a duplicated put would be a
+      // client retry, which a register without deduplication cannot absorb.
+      this.net.send(c.name, target, { kind: 'req', clientNo: c.no, op, get, key, value }, this.now, true, false);
+    }
+  }
+
+  private clientReply(name: string, reply: ClientReply): void {
+    const c = this.clients.find((x) => x.name === name);
+    if (!c || !c.pending || c.pending.op !== reply.op) return;
+    c.pending = null;
+    if (reply.kind === 'ok') {
+      this.history.ok(reply.op, reply.value);
+      this.stats.okOps++;
+    } else {
+      this.history.fail(reply.op);
+      c.guess = reply.kind === 'not-leader' ? reply.hint : '';
+    }
+  }
+
+  // ---- liveness ----
+
+  /** '' when converged; otherwise why not yet. */
+  private convergence(): string {
+    const leaders = [...this.members.values()].filter((m) => m.isLeader);
+    if (leaders.length !== 1) return `${leaders.length} leaders`;
+    const leader = leaders[0]!;
+    const st = leader.raftStatus()!;
+    if (st.commit !== st.lastIndex) return `leader ${leader.id} commit ${st.commit} < last ${st.lastIndex}`;
+    const cs = leader.confState;
+    const state = leader.stateDigest();
+    for (const id of [...cs.voters, ...cs.learners]) {
+      const m = this.members.get(id)!;
+      if (!m.isUp) return `${id} is ${m.status}`;
+      if (m.paused) return `${id} is paused`;
+      if (m.leader !== leader.id) return `${id} follows '${m.leader}' not ${leader.id}`;
+      if (m.applied !== st.commit) return `${id} applied ${m.applied}, leader commit ${st.commit}`;
+      if (m.stateDigest() !== state) return `${id} state differs from the leader's at ${m.applied}`;
+    }
+    return '';
+  }
+}
+
+function describe(m: Message): string {
+  const parts = [`${m.from.slice(-2)}->${m.to.slice(-2)} ${m.type} t${m.term}`];
+  if (m.logTerm || m.index) parts.push(`log ${m.logTerm}/${m.index}`);
+  if (m.commit) parts.push(`commit ${m.commit}`);
+  if (m.entries.length) parts.push(`entries [${m.entries[0]!.index}..${m.entries[m.entries.length - 1]!.index}]`);
+  if (m.reject) parts.push(`reject hint ${m.rejectHint}`);
+  if (m.snapshot) parts.push(`snapshot ${m.snapshot.metadata.index}/${m.snapshot.metadata.term}`);
+  return parts.join(' ');
+}

@@ -1,0 +1,53 @@
+// Encodes one append batch (what one fsync covers) into a single Buffer.
+
+import type { Entry, HardState, SnapshotMetadata } from '../raft/types.js';
+import { RecordType, recordSize, writeRecord } from './wal-record.js';
+import {
+  SEGMENT_HEADER_PAYLOAD_SIZE,
+  entryPayloadSize,
+  hardStatePayloadSize,
+  snapshotPayloadSize,
+  writeEntryPayload,
+  writeHardStatePayload,
+  writeSegmentHeaderPayload,
+  writeSnapshotPayload,
+  type SegmentHeader,
+} from './wal-payloads.js';
+
+/** What a batch holds, written in this order: segment header, snapshot marker, entries, hard state. */
+export interface BatchParts {
+  readonly segmentHeader?: SegmentHeader;
+  readonly snapshot?: SnapshotMetadata;
+  readonly entries?: readonly Entry[];
+  readonly hardState?: HardState;
+}
+
+/** The encoded size of a batch in bytes. */
+export function batchSize(parts: BatchParts): number {
+  let n = 0;
+  if (parts.segmentHeader) n += recordSize(SEGMENT_HEADER_PAYLOAD_SIZE);
+  if (parts.snapshot) n += recordSize(snapshotPayloadSize(parts.snapshot));
+  for (const e of parts.entries ?? []) n += recordSize(entryPayloadSize(e));
+  if (parts.hardState) n += recordSize(hardStatePayloadSize(parts.hardState));
+  return n;
+}
+
+/** Encodes a batch whose records all carry batch number `seq`. */
+export function encodeBatch(seq: number, parts: BatchParts, size = batchSize(parts)): Buffer {
+  const buf = Buffer.alloc(size);
+  let pos = 0;
+  const { segmentHeader, snapshot, hardState } = parts;
+  if (segmentHeader) {
+    pos = writeRecord(buf, pos, RecordType.SegmentHeader, seq, SEGMENT_HEADER_PAYLOAD_SIZE, (b, o) => writeSegmentHeaderPayload(b, o, segmentHeader));
+  }
+  if (snapshot) {
+    pos = writeRecord(buf, pos, RecordType.Snapshot, seq, snapshotPayloadSize(snapshot), (b, o) => writeSnapshotPayload(b, o, snapshot));
+  }
+  for (const e of parts.entries ?? []) {
+    pos = writeRecord(buf, pos, RecordType.Entry, seq, entryPayloadSize(e), (b, o) => writeEntryPayload(b, o, e));
+  }
+  if (hardState) {
+    pos = writeRecord(buf, pos, RecordType.HardState, seq, hardStatePayloadSize(hardState), (b, o) => writeHardStatePayload(b, o, hardState));
+  }
+  return buf;
+}

@@ -1,0 +1,195 @@
+// Reads a WAL directory back: checks every record, replays them into hard state, the
+// current snapshot marker and the log, and decides whether damage at the end of the last
+// segment is a torn write (repairable) or corruption (fatal). It never writes: repair is the
+// writer's job, after everything else has been checked, so a refused start leaves the data
+// directory exactly as it was.
+
+import type { Entry, HardState, SnapshotMetadata } from '../raft/types.js';
+import type { FileSystem } from './file-system.js';
+import { readWholeFile } from './file-system.js';
+import { CorruptionError } from './corruption-error.js';
+import { RecordType, decodeRecordAt, looksTorn, HEADER_SIZE, RECORD_ALIGN, type WalRecord } from './wal-record.js';
+import { PayloadError, readEntryPayload, readHardStatePayload, readSegmentHeaderPayload, readSnapshotPayload } from './wal-payloads.js';
+import { segmentName, type SegmentFile } from './wal-segment-name.js';
+
+/** Where the valid data of the last segment ends, and what a torn write left behind it. */
+export interface WalTail {
+  readonly segment: SegmentFile;
+  /** Offset just past the last valid record: appends continue here. */
+  readonly end: number;
+  /** The segment file's size (its preallocated capacity). */
+  readonly fileSize: number;
+  /** Bytes of a torn write between `end` and the last non-zero byte; 0 when the tail is clean. */
+  readonly tornBytes: number;
+}
+
+export interface WalContents {
+  readonly hardState?: HardState;
+  readonly snapshot?: SnapshotMetadata;
+  /** The log after the snapshot: contiguous, starting at snapshot index + 1 (or 1). */
+  readonly entries: Entry[];
+  /** The highest batch number seen; the next append uses lastSeq + 1. */
+  readonly lastSeq: number;
+  readonly tail: WalTail;
+}
+
+interface Location {
+  readonly file: string;
+  readonly offset: number;
+}
+
+/** Replays records in order, applying the overwrite and snapshot rules of docs/wal-format.md. */
+class Replay {
+  hardState: HardState | undefined;
+  snapshot: SnapshotMetadata | undefined;
+  entries: Entry[] = [];
+  /** Where entries[0] came from, to name it if the log turns out not to connect to the snapshot. */
+  firstAt: Location | undefined;
+
+  apply(rec: WalRecord, at: Location): void {
+    switch (rec.type) {
+      case RecordType.Entry:
+        this.entry(readEntryPayload(rec.payload), at);
+        break;
+      case RecordType.HardState:
+        this.hardState = readHardStatePayload(rec.payload);
+        break;
+      case RecordType.Snapshot:
+        this.marker(readSnapshotPayload(rec.payload), at);
+        break;
+      case RecordType.SegmentHeader:
+        throw new CorruptionError(at.file, at.offset, 'a segment header in the middle of a segment');
+    }
+  }
+
+  private entry(e: Entry, at: Location): void {
+    const ents = this.entries;
+    if (ents.length > 0 && e.index <= ents[ents.length - 1]!.index) {
+      // A later record for an index replaces it and everything after it (a conflicting suffix).
+      ents.length = Math.max(0, e.index - ents[0]!.index);
+    }
+    if (ents.length > 0 && e.index !== ents[ents.length - 1]!.index + 1) {
+      // A jump forward: only legal right after a snapshot that covers the gap; checked at the end.
+      ents.length = 0;
+    }
+    if (ents.length === 0) this.firstAt = at;
+    ents.push(e);
+  }
+
+  private marker(m: SnapshotMetadata, at: Location): void {
+    const cur = this.snapshot;
+    if (cur && m.index === cur.index && m.term === cur.term) return; // repeated in each segment header
+    if (cur && m.index <= cur.index) {
+      throw new CorruptionError(at.file, at.offset, `snapshot marker ${m.term}/${m.index} is not newer than ${cur.term}/${cur.index}`);
+    }
+    const ents = this.entries;
+    const first = ents[0]?.index ?? 0;
+    const match = m.index >= first && m.index - first < ents.length ? ents[m.index - first] : undefined;
+    if (match && match.term === m.term) {
+      // A local compaction: the log after the snapshot stays.
+      ents.splice(0, m.index - first + 1);
+      if (ents.length === 0) this.firstAt = undefined;
+    } else {
+      // A snapshot from the leader that the log does not match: the whole log is replaced.
+      ents.length = 0;
+      this.firstAt = undefined;
+    }
+    this.snapshot = m;
+  }
+
+  /** Drops what the snapshot covers and checks that the log connects to it. */
+  finish(): Entry[] {
+    const base = this.snapshot?.index ?? 0;
+    let ents = this.entries;
+    const first = ents[0]?.index;
+    if (first !== undefined && first <= base) ents = ents.slice(base - first + 1);
+    if (ents.length > 0 && ents[0]!.index !== base + 1) {
+      const at = this.firstAt!;
+      throw new CorruptionError(at.file, at.offset, `entries resume at index ${ents[0]!.index} but everything up to ${base} is all that is covered (missing entries or a missing segment)`);
+    }
+    return ents;
+  }
+}
+
+function lastNonZeroEnd(buf: Buffer, from: number): number {
+  for (let i = buf.length - 1; i >= from; i--) if (buf[i] !== 0) return i + 1;
+  return from;
+}
+
+/** Finds a valid record of batch `minSeq` or later in [from, to): proof that committed data follows damage. */
+function findLaterBatch(buf: Buffer, from: number, to: number, minSeq: number): number | undefined {
+  for (let q = Math.ceil(from / RECORD_ALIGN) * RECORD_ALIGN; q + HEADER_SIZE <= to; q += RECORD_ALIGN) {
+    const type = buf[q + 12]!;
+    if (type < 1 || type > RecordType.SegmentHeader || buf[q + 13] !== 0) continue;
+    const r = decodeRecordAt(buf, q);
+    if (r.kind === 'record' && r.record.seq >= minSeq) return q;
+  }
+  return undefined;
+}
+
+/**
+ * Reads and checks every segment. Throws CorruptionError naming the file and offset for a
+ * missing segment, a bad record before the tail, or damage at the tail that a torn write
+ * cannot explain. `segments` is the sorted, non-empty list from listSegments().
+ */
+export function readWal(fs: FileSystem, segments: readonly SegmentFile[]): WalContents {
+  const replay = new Replay();
+  let lastSeq = 0;
+  let tail: WalTail | undefined;
+  for (let i = 0; i < segments.length; i++) {
+    const seg = segments[i]!;
+    const isLast = i === segments.length - 1;
+    if (i > 0 && seg.seq !== segments[i - 1]!.seq + 1) {
+      const missing = segments[i - 1]!.seq + 1;
+      throw new CorruptionError(seg.path, 0, `segment ${missing} (a file named ${missing.toString(16).padStart(16, '0')}-*.wal) is missing before this one`);
+    }
+    const buf = Buffer.from(readWholeFile(fs, seg.path));
+    const head = decodeRecordAt(buf, 0);
+    if (head.kind !== 'record' || head.record.type !== RecordType.SegmentHeader) {
+      throw new CorruptionError(seg.path, 0, head.kind === 'bad' ? `bad segment header: ${head.reason}` : 'the segment does not start with a segment header');
+    }
+    try {
+      const h = readSegmentHeaderPayload(head.record.payload);
+      if (h.seq !== seg.seq || h.firstIndex !== seg.firstIndex) {
+        throw new PayloadError(`the header says ${segmentName(h.seq, h.firstIndex)}, the file name disagrees`);
+      }
+    } catch (err) {
+      if (err instanceof PayloadError) throw new CorruptionError(seg.path, 0, err.message);
+      throw err;
+    }
+    if (head.record.seq < lastSeq) throw new CorruptionError(seg.path, 0, 'batch numbers go backwards');
+    lastSeq = head.record.seq;
+    let pos = head.next;
+    for (;;) {
+      const r = decodeRecordAt(buf, pos);
+      if (r.kind === 'record') {
+        if (r.record.seq < lastSeq) throw new CorruptionError(seg.path, pos, 'batch numbers go backwards');
+        try {
+          replay.apply(r.record, { file: seg.path, offset: pos });
+        } catch (err) {
+          if (err instanceof PayloadError) throw new CorruptionError(seg.path, pos, err.message);
+          throw err;
+        }
+        lastSeq = r.record.seq;
+        pos = r.next;
+        continue;
+      }
+      const dirtyEnd = lastNonZeroEnd(buf, pos);
+      if (r.kind === 'zero' && dirtyEnd === pos) {
+        if (isLast) tail = { segment: seg, end: pos, fileSize: buf.length, tornBytes: 0 };
+        break;
+      }
+      const reason = r.kind === 'zero' ? 'data after the end-of-log zeros' : r.reason;
+      if (!isLast) throw new CorruptionError(seg.path, pos, `${reason} (not in the last segment, so not a torn write)`);
+      // A torn write leaves a sector of zeros in the first record it damaged, and nothing of
+      // a later batch after it; anything else is damage to data that was acknowledged.
+      const torn = r.kind === 'zero' || r.cutOff === true || looksTorn(buf, pos, r.end);
+      if (!torn) throw new CorruptionError(seg.path, pos, reason);
+      const later = findLaterBatch(buf, pos + RECORD_ALIGN, dirtyEnd, lastSeq + 2);
+      if (later !== undefined) throw new CorruptionError(seg.path, pos, `${reason}; a later batch follows at offset ${later}`);
+      tail = { segment: seg, end: pos, fileSize: buf.length, tornBytes: dirtyEnd - pos };
+      break;
+    }
+  }
+  return { hardState: replay.hardState, snapshot: replay.snapshot, entries: replay.finish(), lastSeq, tail: tail! };
+}

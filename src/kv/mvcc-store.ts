@@ -1,0 +1,571 @@
+// The replicated state machine: an in-memory MVCC key-value store with etcd v3 semantics.
+// apply() is deterministic (no clock, no randomness, no I/O): every member applying the same
+// entries in the same order reaches the same revision, the same state and the same hashkv.
+
+import { IntegrityError } from '../errors.js';
+import { CompactedError, FutureRevisionError, KeyNotFoundError } from './kv-errors.js';
+import { KvHasher } from './kv-hash.js';
+import { indexKey, inRange, keyBytes, resolveRange, type ResolvedRange } from './key-range.js';
+import { OrderedIndex } from './ordered-index.js';
+import { ReadView, type ReadViewSource } from './read-view.js';
+import type { KeyValueRecord } from './record.js';
+import { DEFAULT_MAX_TXN_OPS, validateRequest } from './request-validate.js';
+import type {
+  CompactionRequest,
+  CompactionResponse,
+  DeleteRangeRequest,
+  DeleteRangeResponse,
+  KvRequest,
+  PutRequest,
+  PutResponse,
+  RangeRequest,
+  RangeResponse,
+  ResponseFor,
+  TxnRequest,
+  TxnResponse,
+} from './requests.js';
+import { compareMatches, sortRecords } from './range-helpers.js';
+import { compactChain, liveAt, Version, versionBytes } from './version-chain.js';
+
+/** Status figures for `endpoint status` and snapshot headers. */
+export interface MvccStats {
+  readonly revision: number;
+  readonly compactRevision: number;
+  /** Live keys at the current revision. */
+  readonly keyCount: number;
+  /** Approximate bytes held by keys, values and history (etcd's dbSize, loosely). */
+  readonly dbSize: number;
+}
+
+/** The answer to hashkv. */
+export interface KvHashResult {
+  /** CRC32 of the canonical live records at `revision` (see kv-hash.ts). */
+  readonly hash: number;
+  /** The revision that was hashed. */
+  readonly revision: number;
+  readonly compactRevision: number;
+}
+
+export interface MvccStoreOptions {
+  /** Most ops per txn branch (etcd's --max-txn-ops); default 128. */
+  readonly maxTxnOps?: number;
+}
+
+export interface FromRecordsOptions extends MvccStoreOptions {
+  /** The store's revision after the restore; at least every record's mod revision (higher when bumping). */
+  readonly revision: number;
+  /** The replicated compact revision to carry over (snapshot header, or `revision` with --mark-compacted); default 0. */
+  readonly compactRevision?: number;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function toRecord(k: string, v: Version, keysOnly = false): KeyValueRecord {
+  return {
+    key: keyBytes(k),
+    value: keysOnly ? EMPTY : v.value!,
+    createRevision: v.create,
+    modRevision: v.mod,
+    version: v.version,
+  };
+}
+
+/** Responses built during a txn get the final revision once it is known. */
+type Mutable<T> = { -readonly [P in keyof T]: T[P] };
+
+/** An MVCC store: one revision counter, per-key version chains in an ordered index. */
+export class MvccStore implements ReadViewSource {
+  private readonly index = new OrderedIndex<Version>();
+  private rev = 1;
+  /** The replicated compact revision: what compactions have been applied (the same on every member). */
+  private compactRev = 0;
+  /** Reads below this fail as compacted even above compactRev: a store restored from a snapshot has no older history. */
+  private historyStart = 0;
+  /** History below this has been physically dropped; trails compactRev while read views pin older revisions. */
+  private physicalRev = 0;
+  private live = 0;
+  private bytes = 0;
+  /** Keys whose chain holds more than one live version or a tombstone: the only ones compaction visits. */
+  private readonly withHistory = new Set<string>();
+  /** Open read views per revision. */
+  private readonly pins = new Map<number, number>();
+  private readonly maxTxnOps: number;
+
+  constructor(options: MvccStoreOptions = {}) {
+    this.maxTxnOps = options.maxTxnOps ?? DEFAULT_MAX_TXN_OPS;
+  }
+
+  /** Builds a store from live records in ascending key order (a snapshot), with no history below `revision`. */
+  static fromRecordsSync(records: Iterable<KeyValueRecord>, options: FromRecordsOptions): MvccStore {
+    const loader = new Loader(options);
+    for (const r of records) loader.add(r);
+    return loader.finish();
+  }
+
+  /** Like fromRecordsSync, from a stream of records. */
+  static async fromRecords(
+    records: AsyncIterable<KeyValueRecord> | Iterable<KeyValueRecord>,
+    options: FromRecordsOptions,
+  ): Promise<MvccStore> {
+    const loader = new Loader(options);
+    for await (const r of records) loader.add(r);
+    return loader.finish();
+  }
+
+  /** The current revision. A new store starts at 1, as etcd does. */
+  get revision(): number {
+    return this.rev;
+  }
+
+  /** The replicated compact revision (0 if never compacted). */
+  get compactRevision(): number {
+    return this.compactRev;
+  }
+
+  /** The oldest revision this store can still read. */
+  get firstReadableRevision(): number {
+    return Math.max(this.compactRev, this.historyStart, 1);
+  }
+
+  /** Status figures. */
+  stats(): MvccStats {
+    return { revision: this.rev, compactRevision: this.compactRev, keyCount: this.live, dbSize: this.bytes };
+  }
+
+  /** Applies one request (a committed raft entry, or a local read). Throws a KvError and changes nothing if it fails. */
+  apply<R extends KvRequest>(request: R): ResponseFor<R> {
+    switch (request.kind) {
+      case 'range':
+        return this.range(request) as ResponseFor<R>;
+      case 'put':
+        return this.put(request) as ResponseFor<R>;
+      case 'deleteRange':
+        return this.deleteRange(request) as ResponseFor<R>;
+      case 'txn':
+        return this.txn(request) as ResponseFor<R>;
+      case 'compaction':
+        return this.compact(request) as ResponseFor<R>;
+    }
+    throw new Error('unknown request kind');
+  }
+
+  /** Reads a range (see RangeRequest for the semantics). */
+  range(request: RangeRequest): RangeResponse {
+    validateRequest(request, this.maxTxnOps);
+    const rev = this.readRevision(request.revision ?? 0);
+    return this.rangeAt(request, rev);
+  }
+
+  /** Puts one key; bumps the revision. */
+  put(request: PutRequest): PutResponse {
+    validateRequest(request, this.maxTxnOps);
+    this.checkPut(request);
+    const writeRev = this.rev + 1;
+    const prev = this.execPut(request, writeRev);
+    this.rev = writeRev;
+    return { kind: 'put', revision: this.rev, ...(prev ? { prevKv: prev } : {}) };
+  }
+
+  /** Deletes a key or range; bumps the revision only if something was deleted. */
+  deleteRange(request: DeleteRangeRequest): DeleteRangeResponse {
+    validateRequest(request, this.maxTxnOps);
+    const writeRev = this.rev + 1;
+    const { deleted, prevKvs } = this.execDelete(request, writeRev);
+    if (deleted > 0) this.rev = writeRev;
+    return { kind: 'deleteRange', revision: this.rev, deleted, ...(prevKvs ? { prevKvs } : {}) };
+  }
+
+  /** Runs a transaction atomically as one revision (none if it writes nothing). */
+  txn(request: TxnRequest): TxnResponse {
+    validateRequest(request, this.maxTxnOps);
+    // As etcd: every compare, nested ones included, is evaluated against the state before
+    // the txn, and every op on the chosen path is checked, before anything is written.
+    const path: boolean[] = [];
+    this.choosePath(request, path);
+    this.checkPath(request, path, { i: 0 });
+    const writeRev = this.rev + 1;
+    const state = { changed: false };
+    const built: Mutable<TxnResponse>[] = [];
+    const response = this.execTxn(request, path, { i: 0 }, writeRev, state, built);
+    if (state.changed) this.rev = writeRev;
+    for (const r of built) r.revision = this.rev;
+    return response;
+  }
+
+  /** Drops history below a revision; reads below it then fail as compacted. */
+  compact(request: CompactionRequest): CompactionResponse {
+    if (request.revision <= this.compactRev) throw new CompactedError();
+    if (request.revision > this.rev) throw new FutureRevisionError();
+    this.compactRev = request.revision;
+    this.dropHistory();
+    return { kind: 'compaction', revision: this.rev };
+  }
+
+  /** Live key count at a revision (0: current). */
+  countAt(revision = 0): number {
+    const rev = this.readRevision(revision);
+    return rev === this.rev ? this.live : this.liveCount('', null, rev);
+  }
+
+  /** hashkv: the CRC32 of the canonical live records at a revision (0: current). */
+  hashKV(revision = 0): KvHashResult {
+    const rev = this.readRevision(revision);
+    const hasher = new KvHasher();
+    this.index.scan('', null, (k, head) => {
+      const v = liveAt(head, rev);
+      if (v) hasher.addParts(k, v.value!, v.create, v.mod, v.version);
+      return true;
+    });
+    return { hash: hasher.digest(), revision: rev, compactRevision: this.compactRev };
+  }
+
+  /** hashKV in batches, yielding to the event loop between them so a large store does not stall the server. */
+  async hashKVAsync(revision = 0, batchSize = 4096): Promise<KvHashResult> {
+    const view = this.openReadView(revision);
+    try {
+      const hasher = new KvHasher();
+      for (;;) {
+        const batch = view.next(batchSize);
+        for (const r of batch) hasher.add(r);
+        if (batch.length < batchSize) break;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      return { hash: hasher.digest(), revision: view.revision, compactRevision: view.compactRevision };
+    } finally {
+      view.close();
+    }
+  }
+
+  /**
+   * Opens a consistent view of the live records at a revision (0: current), optionally limited
+   * to [key, rangeEnd) with etcd's range rules. Writes and compactions continue meanwhile; close it.
+   */
+  openReadView(revision = 0, range?: { key: Buffer; rangeEnd?: Buffer }): ReadView {
+    const rev = this.readRevision(revision);
+    let start = '';
+    let end: string | null = null;
+    if (range) {
+      const resolved = resolveRange(range.key, range.rangeEnd);
+      start = resolved.start;
+      // A single-key view is the range [key, key + "\0").
+      end = resolved.single ? resolved.start + '\u0000' : resolved.end;
+    }
+    this.pins.set(rev, (this.pins.get(rev) ?? 0) + 1);
+    const count = !range && rev === this.rev ? this.live : undefined;
+    return new ReadView(this, rev, this.compactRev, start, end, count);
+  }
+
+  /** @internal ReadViewSource: a batch of live records. */
+  liveBatch(start: string, exclusiveStart: boolean, end: string | null, rev: number, max: number): KeyValueRecord[] {
+    const out: KeyValueRecord[] = [];
+    this.index.scan(
+      start,
+      end,
+      (k, head) => {
+        const v = liveAt(head, rev);
+        if (v) out.push(toRecord(k, v));
+        return out.length < max;
+      },
+      exclusiveStart,
+    );
+    return out;
+  }
+
+  /** @internal ReadViewSource: live keys at rev in [start, end). */
+  liveCount(start: string, end: string | null, rev: number): number {
+    let n = 0;
+    this.index.scan(start, end, (_k, head) => {
+      if (liveAt(head, rev)) n++;
+      return true;
+    });
+    return n;
+  }
+
+  /** @internal ReadViewSource: releases a view's pin and lets deferred compaction catch up. */
+  unpin(rev: number): void {
+    const n = this.pins.get(rev) ?? 0;
+    if (n <= 1) this.pins.delete(rev);
+    else this.pins.set(rev, n - 1);
+    if (this.physicalRev < this.compactRev) this.dropHistory();
+  }
+
+  // ---- reads ----
+
+  /** Resolves a requested read revision (0 or less: current) or throws compacted / future. */
+  private readRevision(revision: number): number {
+    if (revision <= 0) return this.rev;
+    if (revision > this.rev) throw new FutureRevisionError();
+    if (revision < this.compactRev || revision < this.historyStart) throw new CompactedError();
+    return revision;
+  }
+
+  /** Visits live (key, version) pairs at rev in the range, in key order, until visit returns false. */
+  private visitLive(range: ResolvedRange, rev: number, visit: (k: string, v: Version) => boolean): void {
+    if (range.single) {
+      const head = this.index.get(range.start);
+      const v = head ? liveAt(head, rev) : null;
+      if (v) visit(range.start, v);
+      return;
+    }
+    if (range.end !== null && range.end <= range.start) return;
+    this.index.scan(range.start, range.end, (k, head) => {
+      const v = liveAt(head, rev);
+      return v ? visit(k, v) : true;
+    });
+  }
+
+  private rangeAt(r: RangeRequest, rev: number): RangeResponse {
+    const range = resolveRange(r.key, r.rangeEnd);
+    const limit = r.limit && r.limit > 0 ? r.limit : 0;
+    const filtered =
+      (r.minModRevision ?? 0) !== 0 ||
+      (r.maxModRevision ?? 0) !== 0 ||
+      (r.minCreateRevision ?? 0) !== 0 ||
+      (r.maxCreateRevision ?? 0) !== 0;
+    const sortOrder = r.sortOrder ?? 'NONE';
+    // As etcd 3.4: a sort or a filter reads everything, then filters, sorts and truncates.
+    const fetchAll = sortOrder !== 'NONE' || filtered;
+    let count = 0;
+    const kvs: KeyValueRecord[] = [];
+    this.visitLive(range, rev, (k, v) => {
+      count++;
+      if (!r.countOnly && (fetchAll || limit === 0 || kvs.length <= limit)) kvs.push(toRecord(k, v, r.keysOnly));
+      return true;
+    });
+    if (r.countOnly) return { kind: 'range', revision: this.rev, kvs: [], more: false, count };
+    let out = kvs;
+    if (filtered) {
+      out = out.filter(
+        (kv) =>
+          (!r.minModRevision || kv.modRevision >= r.minModRevision) &&
+          (!r.maxModRevision || kv.modRevision <= r.maxModRevision) &&
+          (!r.minCreateRevision || kv.createRevision >= r.minCreateRevision) &&
+          (!r.maxCreateRevision || kv.createRevision <= r.maxCreateRevision),
+      );
+    }
+    out = sortRecords(out, sortOrder, r.sortTarget ?? 'KEY');
+    let more = false;
+    if (limit > 0 && out.length > limit) {
+      out = out.slice(0, limit);
+      more = true;
+    }
+    return { kind: 'range', revision: this.rev, kvs: out, more, count };
+  }
+
+  // ---- writes ----
+
+  /** Refuses ignore_value / ignore_lease on a key that does not exist (checked before any write). */
+  private checkPut(r: PutRequest): void {
+    if (!r.ignoreValue && !r.ignoreLease) return;
+    const head = this.index.get(indexKey(r.key));
+    if (!head || head.value === null) throw new KeyNotFoundError();
+  }
+
+  /** Writes a put at writeRev; returns the previous live record when prevKv asked for it. */
+  private execPut(r: PutRequest, writeRev: number): KeyValueRecord | undefined {
+    const k = indexKey(r.key);
+    let prevLive: Version | null = null;
+    let added = 0;
+    this.index.upsert(k, (head) => {
+      prevLive = head && head.value !== null ? head : null;
+      // Copy the value: the request's buffer may be a slice of a much larger raft entry or WAL read.
+      const value = r.ignoreValue && prevLive ? prevLive.value! : Buffer.from(r.value);
+      let v: Version;
+      if (prevLive) {
+        v = new Version(value, prevLive.create, writeRev, prevLive.version + 1, prevLive);
+        this.withHistory.add(k);
+      } else {
+        v = new Version(value, writeRev, writeRev, 1, head ?? null);
+        if (head) this.withHistory.add(k);
+        this.live++;
+      }
+      added = versionBytes(k.length, v);
+      return v;
+    });
+    this.bytes += added;
+    const prev = prevLive as Version | null;
+    return r.prevKv && prev ? toRecord(k, prev) : undefined;
+  }
+
+  private execDelete(r: DeleteRangeRequest, writeRev: number): { deleted: number; prevKvs?: KeyValueRecord[] } {
+    const range = resolveRange(r.key, r.rangeEnd);
+    const victims: [string, Version][] = [];
+    // Collect first: the index must not change under a scan.
+    this.visitLive(range, writeRev, (k, v) => {
+      victims.push([k, v]);
+      return true;
+    });
+    const prevKvs = r.prevKv ? ([] as KeyValueRecord[]) : undefined;
+    for (const [k, v] of victims) {
+      const tomb = new Version(null, 0, writeRev, 0, v);
+      this.index.set(k, tomb);
+      this.withHistory.add(k);
+      this.bytes += versionBytes(k.length, tomb);
+      this.live--;
+      prevKvs?.push(toRecord(k, v));
+    }
+    return prevKvs ? { deleted: victims.length, prevKvs } : { deleted: victims.length };
+  }
+
+  /** Evaluates the compares of a txn and of the nested txns on its chosen path, depth first. */
+  private choosePath(t: TxnRequest, path: boolean[]): void {
+    const ok = t.compare.every((c) => {
+      const range = resolveRange(c.key, c.rangeEnd);
+      const found: Version[] = [];
+      this.visitLive(range, this.rev, (_k, v) => {
+        found.push(v);
+        return true;
+      });
+      return compareMatches(c, found);
+    });
+    path.push(ok);
+    for (const op of ok ? t.success : t.failure) if (op.kind === 'txn') this.choosePath(op, path);
+  }
+
+  /** Checks the ops on the chosen path against the state before the txn, so a failing txn writes nothing. */
+  private checkPath(t: TxnRequest, path: readonly boolean[], at: { i: number }): void {
+    const ok = path[at.i++]!;
+    for (const op of ok ? t.success : t.failure) {
+      if (op.kind === 'range') this.readRevision(op.revision ?? 0);
+      else if (op.kind === 'put') this.checkPut(op);
+      else if (op.kind === 'txn') this.checkPath(op, path, at);
+    }
+  }
+
+  private execTxn(
+    t: TxnRequest,
+    path: readonly boolean[],
+    at: { i: number },
+    writeRev: number,
+    state: { changed: boolean },
+    built: Mutable<TxnResponse>[],
+  ): TxnResponse {
+    const ok = path[at.i++]!;
+    const responses: TxnResponse['responses'] = [];
+    for (const op of ok ? t.success : t.failure) {
+      switch (op.kind) {
+        case 'range': {
+          // Reads inside a txn see the txn's own earlier writes, as in etcd.
+          const rev = op.revision && op.revision > 0 ? op.revision : writeRev;
+          const resp = this.rangeAt(op, rev) as Mutable<RangeResponse>;
+          responses.push(resp);
+          built.push(resp as unknown as Mutable<TxnResponse>);
+          break;
+        }
+        case 'put': {
+          const prev = this.execPut(op, writeRev);
+          state.changed = true;
+          const resp: Mutable<PutResponse> = { kind: 'put', revision: 0, ...(prev ? { prevKv: prev } : {}) };
+          responses.push(resp);
+          built.push(resp as unknown as Mutable<TxnResponse>);
+          break;
+        }
+        case 'deleteRange': {
+          const { deleted, prevKvs } = this.execDelete(op, writeRev);
+          if (deleted > 0) state.changed = true;
+          const resp: Mutable<DeleteRangeResponse> = { kind: 'deleteRange', revision: 0, deleted, ...(prevKvs ? { prevKvs } : {}) };
+          responses.push(resp);
+          built.push(resp as unknown as Mutable<TxnResponse>);
+          break;
+        }
+        case 'txn':
+          responses.push(this.execTxn(op, path, at, writeRev, state, built));
+          break;
+      }
+    }
+    const resp: Mutable<TxnResponse> = { kind: 'txn', revision: 0, succeeded: ok, responses };
+    built.push(resp);
+    return resp;
+  }
+
+  /** Physically drops history below the compact revision, but never what an open view still reads. */
+  private dropHistory(): void {
+    let target = this.compactRev;
+    for (const pinned of this.pins.keys()) if (pinned < target) target = pinned;
+    if (target <= this.physicalRev) return;
+    for (const k of this.withHistory) {
+      const head = this.index.get(k)!;
+      const result = compactChain(head, target, k.length);
+      this.bytes -= result.freedBytes;
+      if (result.head === null) {
+        this.index.delete(k);
+        this.withHistory.delete(k);
+      } else if (result.settled) {
+        this.withHistory.delete(k);
+      }
+    }
+    this.physicalRev = target;
+  }
+
+  /** @internal used by Loader: installs one restored key. */
+  installRestored(k: string, v: Version): void {
+    this.index.set(k, v);
+    this.live++;
+    this.bytes += versionBytes(k.length, v);
+  }
+
+  /** @internal used by Loader: sets the revisions of a restored store. */
+  setRestoredRevisions(revision: number, compactRevision: number): void {
+    this.rev = revision;
+    this.compactRev = compactRevision;
+    this.historyStart = revision;
+    this.physicalRev = revision;
+  }
+}
+
+/** Builds a store from snapshot records, checking what would otherwise corrupt it silently. */
+class Loader {
+  private readonly store: MvccStore;
+  private last: string | null = null;
+  private readonly revision: number;
+
+  constructor(private readonly options: FromRecordsOptions) {
+    const { revision } = options;
+    const compactRevision = options.compactRevision ?? 0;
+    if (!Number.isSafeInteger(revision) || revision < 1) {
+      throw new IntegrityError(`snapshot revision ${revision} is not a positive integer`, 'the snapshot header is corrupt; use another snapshot');
+    }
+    if (!Number.isSafeInteger(compactRevision) || compactRevision < 0 || compactRevision > revision) {
+      throw new IntegrityError(
+        `snapshot compact revision ${compactRevision} is outside 0..${revision}`,
+        'the snapshot header is corrupt; use another snapshot',
+      );
+    }
+    this.revision = revision;
+    this.store = new MvccStore(options);
+  }
+
+  add(r: KeyValueRecord): void {
+    const k = indexKey(r.key);
+    if (k.length === 0) throw this.corrupt(k, 'empty key');
+    if (this.last !== null && k <= this.last) throw this.corrupt(k, 'keys are not in ascending order');
+    const ok =
+      Number.isSafeInteger(r.createRevision) &&
+      Number.isSafeInteger(r.modRevision) &&
+      Number.isSafeInteger(r.version) &&
+      r.createRevision >= 1 &&
+      r.modRevision >= r.createRevision &&
+      r.modRevision <= this.revision &&
+      r.version >= 1;
+    if (!ok) {
+      throw this.corrupt(
+        k,
+        `revisions create=${r.createRevision} mod=${r.modRevision} version=${r.version} do not fit snapshot revision ${this.revision}`,
+      );
+    }
+    this.last = k;
+    this.store.installRestored(k, new Version(Buffer.from(r.value), r.createRevision, r.modRevision, r.version, null));
+  }
+
+  private corrupt(k: string, problem: string): IntegrityError {
+    return new IntegrityError(
+      `snapshot record for key ${JSON.stringify(k.slice(0, 64))}: ${problem}`,
+      'the snapshot is corrupt or was written by a broken tool; use another snapshot',
+    );
+  }
+
+  finish(): MvccStore {
+    this.store.setRestoredRevisions(this.revision, this.options.compactRevision ?? 0);
+    return this.store;
+  }
+}

@@ -1,0 +1,78 @@
+// One key's history: a chain of versions from newest to oldest.
+// A chain costs one small object per version and no arrays, which keeps memory per key low
+// (most keys have a single version); reads at the current revision look at the head only.
+
+/** One version of a key. value null marks a tombstone (the key was deleted at mod). */
+export class Version {
+  constructor(
+    /** Null for a tombstone. */
+    readonly value: Buffer | null,
+    readonly create: number,
+    readonly mod: number,
+    readonly version: number,
+    /** The next older version, or null where history (or compaction) ends. */
+    public prev: Version | null,
+  ) {}
+}
+
+/** The version visible at revision rev (live or tombstone), or null if the chain starts after rev. */
+export function versionAt(head: Version, rev: number): Version | null {
+  let v: Version | null = head;
+  while (v !== null && v.mod > rev) v = v.prev;
+  return v;
+}
+
+/** The live version at rev, or null if the key did not exist then. */
+export function liveAt(head: Version, rev: number): Version | null {
+  const v = versionAt(head, rev);
+  return v !== null && v.value !== null ? v : null;
+}
+
+/** Approximate bytes one version costs in memory, for the dbSize statistic. */
+export function versionBytes(keyLength: number, v: Version): number {
+  return 64 + keyLength + (v.value === null ? 0 : v.value.length);
+}
+
+/** What compacting a chain did: the new head (null if the key is gone) and the bytes freed. */
+export interface ChainCompaction {
+  readonly head: Version | null;
+  readonly freedBytes: number;
+  /** True when the chain is now a single live version and needs no further compaction. */
+  readonly settled: boolean;
+}
+
+/**
+ * Drops history below rev: keeps every version newer than rev and the one visible at rev,
+ * unless that one is a tombstone, which (with everything older) is no longer needed.
+ */
+export function compactChain(head: Version, rev: number, keyLength: number): ChainCompaction {
+  let newer: Version | null = null;
+  let v: Version | null = head;
+  while (v !== null && v.mod > rev) {
+    newer = v;
+    v = v.prev;
+  }
+  let freed = 0;
+  let cut: Version | null;
+  if (v === null) {
+    cut = null;
+  } else if (v.value === null) {
+    cut = v;
+    if (newer === null) {
+      freed = chainBytes(v, keyLength);
+      return { head: null, freedBytes: freed, settled: true };
+    }
+    newer.prev = null;
+  } else {
+    cut = v.prev;
+    v.prev = null;
+  }
+  if (cut !== null) freed = chainBytes(cut, keyLength);
+  return { head, freedBytes: freed, settled: head.prev === null && head.value !== null };
+}
+
+function chainBytes(from: Version, keyLength: number): number {
+  let total = 0;
+  for (let v: Version | null = from; v !== null; v = v.prev) total += versionBytes(keyLength, v);
+  return total;
+}

@@ -47,6 +47,8 @@ export class Raft {
   /** Log index of the last conf change that may still be unapplied; only one may be in flight. */
   pendingConfIndex = 0;
   private readOnly = new ReadOnly();
+  /** Set when proposals were appended but their Apps not yet sent (see flushProposals). */
+  proposalsToSend = false;
   /** ReadIndex requests a new leader holds until it commits an entry of its own term. */
   private pendingReadIndexMessages: Message[] = [];
   /** Leader/candidate: ticks since the last election timeout; follower: since leader contact. */
@@ -182,9 +184,13 @@ export class Raft {
     this.send(this.out({ type: MessageType.Heartbeat, to, commit, context }));
   }
 
-  /** Sends Apps to every member that can take them. */
+  /** Sends Apps to every member that can take them, filling replicating members' windows. */
   bcastAppend(): void {
-    for (const id of this.trk.progress.keys()) if (id !== this.id) this.sendAppend(id);
+    for (const [id, pr] of this.trk.progress) {
+      if (id === this.id) continue;
+      this.sendAppend(id);
+      if (pr.state === ProgressState.Replicate) while (this.maybeSendAppend(id, false)) {}
+    }
   }
 
   private bcastHeartbeat(context: string): void {
@@ -557,7 +563,16 @@ export class Raft {
       this.pendingConfIndex = this.raftLog.lastIndex() + i + 1;
     }
     this.appendEntry(ents);
-    this.bcastAppend();
+    // Apps go out when the Ready is cut, so proposals made between two ready() calls travel
+    // together: one App per follower carrying them all, not one per proposal.
+    this.proposalsToSend = true;
+  }
+
+  /** Sends the Apps that proposals since the last Ready deferred. */
+  flushProposals(): void {
+    if (!this.proposalsToSend) return;
+    this.proposalsToSend = false;
+    if (this.role === Role.Leader) this.bcastAppend();
   }
 
   private handleAppResp(m: Message, pr: Progress): void {

@@ -95,6 +95,7 @@ export class RawNode {
   /** True when ready() would return something to do. */
   hasReady(): boolean {
     const r = this.raft;
+    if (r.proposalsToSend) return true;
     const soft = r.softState();
     if (soft.leader !== this.prevSoftState.leader || soft.role !== this.prevSoftState.role) return true;
     if (!sameHardState(r.hardState(), this.prevHardState)) return true;
@@ -109,6 +110,7 @@ export class RawNode {
    */
   ready(): Ready {
     const r = this.raft;
+    r.flushProposals();
     const soft = r.softState();
     const hard = r.hardState();
     const entries = r.raftLog.unstableEntries();

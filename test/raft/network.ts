@@ -74,6 +74,23 @@ export class Member {
   }
 }
 
+/** Replaces `id`'s storage with one holding entries of `terms` (index 1..n) and hard state `term`. */
+export function preload(net: Network, id: NodeId, terms: number[], term: number, commit = 0): Member {
+  const old = net.get(id);
+  const storage = new MemoryStorage({ snapshot: old.storage.snapshot(), hardState: { term, vote: '', commit } });
+  storage.append(terms.map((t, i) => ({ term: t, index: i + 1, type: EntryType.Normal, data: new Uint8Array(0) })));
+  const m = new Member(id, storage, old.opts);
+  net.members.set(id, m);
+  return m;
+}
+
+/** The terms of the entries `id` has persisted, index 1 onwards. */
+export function persistedTerms(m: Member): number[] {
+  const out: number[] = [];
+  for (let i = m.storage.firstIndex(); i <= m.storage.lastIndex(); i++) out.push(m.storage.term(i));
+  return out;
+}
+
 /** A message filter: return true to drop the message. */
 export type Filter = (m: Message) => boolean;
 
@@ -86,6 +103,8 @@ export class Network {
   readonly sent: Message[] = [];
   private readonly cut = new Set<string>();
   filters: Filter[] = [];
+  /** Rewrites a message on delivery (for example to cut an App's entries short). */
+  rewrite: ((m: Message) => Message) | undefined;
 
   /** Builds a brand-new cluster of `ids`, all voters (the bootstrap convention), plus `learners`. */
   constructor(ids: NodeId[], opts: MemberOptions = {}, learners: NodeId[] = []) {
@@ -172,7 +191,7 @@ export class Network {
     if (!m) return undefined;
     const to = this.members.get(m.to);
     if (to && !this.dropped(m)) {
-      to.node.step(m);
+      to.node.step(this.rewrite ? this.rewrite(m) : m);
       this.process(m.to);
     }
     return m;
@@ -203,6 +222,7 @@ export class Network {
   heal(): void {
     this.cut.clear();
     this.filters = [];
+    this.rewrite = undefined;
   }
 
   /** Ticks `id` `n` times, processing its Readies (messages are queued, not delivered). */

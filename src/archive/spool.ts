@@ -69,8 +69,11 @@ export async function spoolCompressed(source: Readable, options: SpoolOptions): 
   const path = join(dir, 'body.zst');
   const tail = new TarBodyTail(options.onProgress);
   const file = createWriteStream(path, { flags: 'wx' });
-  let fileError: unknown;
-  file.once('error', (err) => (fileError ??= err));
+  // Every stage re-emits the first failure; only one that started at the file is a spool problem.
+  let first: { at: 'file' | 'other'; error: unknown } | undefined;
+  file.once('error', (error) => (first ??= { at: 'file', error }));
+  source.once('error', (error) => (first ??= { at: 'other', error }));
+  options.inspect?.once('error', (error) => (first ??= { at: 'other', error }));
   let spoolBytes = 0;
   const stages: (Readable | Transform)[] = [source];
   if (options.inspect) stages.push(options.inspect);
@@ -82,7 +85,7 @@ export async function spoolCompressed(source: Readable, options: SpoolOptions): 
     source.destroy();
     await dispose().catch(() => undefined);
     if (options.signal?.aborted) throw options.signal.reason;
-    if (fileError !== undefined) throw spoolError(fileError, base);
+    if (first?.at === 'file') throw spoolError(first.error, base);
     throw err;
   }
   return { path, bodyBytes: tail.bytes, bodySha256: tail.hash.digest('hex'), spoolBytes, dispose };

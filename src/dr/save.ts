@@ -1,0 +1,286 @@
+// `snapshot save`: stream a snapshot into the repository and prove it is there.
+//
+// Order of events, each step only after the previous one succeeded:
+//   1. receive: the snapshot streams through the verifying pass-through (every chunk CRC, the
+//      trailer's SHA-256 and KV hash) and zstd into a local spool (archive/spool.ts);
+//   2. store: the archive is written under snapshots/<id>.tar.zst (whole or not at all);
+//   3. verify: the archive is read back from the repository, decompressed and checked
+//      completely against what was sent;
+//   4. commit: the manifest snapshots/<id>.json is created (never overwritten) and read back.
+// The manifest is the commit marker, and it is written only for an archive that was read back
+// and verified, so a listed snapshot is always a verified one. Any failure removes what this
+// run wrote (the archive, the spool), never anything older.
+import type { Readable } from 'node:stream';
+import { readArchive } from '../archive/archive-reader.js';
+import { storeArchive } from '../archive/archive-writer.js';
+import { DEFAULT_COMPRESSION_LEVEL, checkCompressionLevel } from '../archive/compression.js';
+import { startDeadline } from '../archive/deadline.js';
+import { spoolCompressed, type SpooledBody } from '../archive/spool.js';
+import { checkSnapshotBytes } from '../archive/snapshot-check.js';
+import { ClusterUnavailableError, IntegrityError, LifeboatError, UnsafeOperationError } from '../errors.js';
+import {
+  ENTRY_MANIFEST_SCHEMA,
+  MANIFEST_SCHEMA,
+  encodeManifest,
+  parseManifest,
+  type Consistency,
+  type EntryManifest,
+  type Manifest,
+} from '../repo/manifest.js';
+import type { Repository } from '../repo/repository.js';
+import { archiveKey, formatSnapshotId, manifestKey, snapshotEntryName } from '../repo/snapshot-id.js';
+import { createVerifyingPassThrough, type SnapshotSummary } from '../snapshot/index.js';
+import { VERSION } from '../version.js';
+
+/** Anything that can open a snapshot stream: LifeboatClient (with failover) satisfies it. */
+export interface SnapshotSource {
+  snapshot(options: { serializable: boolean; signal?: AbortSignal }): Promise<{ stream: Readable; endpoint: string }>;
+}
+
+/** Progress of a save: receiving the snapshot, storing the archive, reading it back. */
+export interface SaveProgress {
+  readonly phase: 'receive' | 'store' | 'verify';
+  /** Snapshot bytes received (receive), archive bytes stored or read back (store, verify). */
+  readonly bytes: number;
+  /** Known for store and verify. */
+  readonly total?: number;
+}
+
+export interface SaveOptions {
+  readonly repo: Repository;
+  /** zstd level, 1-19 (default 3). */
+  readonly compressionLevel?: number;
+  /** SIGINT/SIGTERM: the save stops and commits nothing. */
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: SaveProgress) => void;
+  /** Hard limit for the whole save; by default the budget scales with the bytes received. */
+  readonly timeoutMs?: number;
+  /** Where the compressed spool goes (default os.tmpdir()). */
+  readonly spoolDir?: string;
+  /** Clock, for tests and reproducible IDs. */
+  readonly now?: () => Date;
+}
+
+export interface SaveFromStreamOptions extends SaveOptions {
+  readonly consistency: Consistency;
+  /** Where the bytes come from: a client URL or a data directory (recorded in the manifest). */
+  readonly source: string;
+}
+
+export interface SaveSnapshotOptions extends SaveOptions {
+  readonly client: SnapshotSource;
+  /** Take a serializable snapshot from whichever member answers, even without quorum. */
+  readonly allowStale?: boolean;
+}
+
+/** A committed, verified snapshot. */
+export interface SaveResult {
+  readonly manifest: Manifest;
+}
+
+/** Saves a snapshot streamed from a live cluster (through the client's failover). */
+export async function saveSnapshot(options: SaveSnapshotOptions): Promise<SaveResult> {
+  const consistency: Consistency = options.allowStale ? 'serializable' : 'linearizable';
+  return runSave(options, consistency, async (signal) => {
+    try {
+      const { stream, endpoint } = await options.client.snapshot({ serializable: options.allowStale === true, signal });
+      return { stream, source: endpoint };
+    } catch (err) {
+      if (signal.aborted) throw signal.reason;
+      if (err instanceof LifeboatError) throw err;
+      throw new ClusterUnavailableError(
+        `cannot start a snapshot: ${err instanceof Error ? err.message : String(err)}`,
+        options.allowStale ? 'check that at least one endpoint is up' : 'check that a quorum of members is up; --allow-stale takes a serializable snapshot from any member',
+        { cause: err },
+      );
+    }
+  });
+}
+
+/** The core of save: archives, stores, verifies and commits a snapshot byte stream from anywhere. */
+export async function saveFromStream(stream: Readable, options: SaveFromStreamOptions): Promise<SaveResult> {
+  return runSave(options, options.consistency, async () => ({ stream, source: options.source }));
+}
+
+type Opener = (signal: AbortSignal) => Promise<{ stream: Readable; source: string }>;
+
+async function runSave(options: SaveOptions, consistency: Consistency, open: Opener): Promise<SaveResult> {
+  const level = checkCompressionLevel(options.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL);
+  const now = options.now ?? (() => new Date());
+  const { repo } = options;
+  const startedAt = now();
+  const t0 = performance.now();
+  let moved = 0;
+  const deadline = startDeadline({ timeoutMs: options.timeoutMs, what: 'snapshot save' });
+  const signal = options.signal ? AbortSignal.any([options.signal, deadline.signal]) : deadline.signal;
+  const report = (phase: SaveProgress['phase'], bytes: number, base: number, total?: number) => {
+    deadline.progress(base + bytes);
+    options.onProgress?.({ phase, bytes, total });
+  };
+
+  let body: SpooledBody | undefined;
+  let writtenArchive: string | undefined;
+  try {
+    await repo.ensureInitialized();
+    signal.throwIfAborted();
+    const { stream, source } = await open(signal);
+
+    // 1. receive
+    let sourceError: unknown;
+    stream.once('error', (err) => (sourceError ??= err));
+    const verifier = createVerifyingPassThrough();
+    try {
+      body = await spoolCompressed(stream, {
+        compressionLevel: level,
+        spoolDir: options.spoolDir,
+        inspect: verifier,
+        signal,
+        onProgress: (bytes) => report('receive', bytes, 0),
+      });
+    } catch (err) {
+      if (signal.aborted) throw signal.reason;
+      if (err === sourceError && !(err instanceof LifeboatError)) {
+        throw new ClusterUnavailableError(
+          `the snapshot stream from ${source} broke: ${err instanceof Error ? err.message : String(err)}`,
+          'the member stopped or the connection dropped; run the save again (the client fails over to another endpoint)',
+          { cause: err },
+        );
+      }
+      throw err;
+    }
+    const summary = await verifier.result;
+    if (summary.totalBytes !== body.bodyBytes) {
+      throw new IntegrityError(`the snapshot verifier saw ${summary.totalBytes} bytes but ${body.bodyBytes} were archived`, 'this is a bug; report it');
+    }
+    moved = body.bodyBytes;
+    const streamMs = performance.now() - t0;
+
+    // 2. store
+    const { header } = summary;
+    const id = formatSnapshotId(startedAt, header.clusterId, header.revision);
+    const key = archiveKey(id);
+    if ((await repo.stat(manifestKey(id))) || (await repo.stat(key))) {
+      throw new UnsafeOperationError(`snapshot ${id} already exists in ${repo.url}`, 'a snapshot of this revision was saved in the same second; nothing was overwritten');
+    }
+    const entry = entryManifestOf(id, startedAt, source, consistency, level, summary, body);
+    const entryBytes = encodeManifest(entry);
+    const t1 = performance.now();
+    const stored = await storeArchive(repo, key, {
+      entryManifest: entryBytes,
+      entryName: entry.snapshotName,
+      body,
+      compressionLevel: level,
+      mtime: startedAt,
+      signal,
+      onProgress: (bytes) => report('store', bytes, moved, undefined),
+    });
+    writtenArchive = key;
+    moved += stored.archiveBytes;
+    await body.dispose();
+    body = undefined;
+    const uploadMs = performance.now() - t1;
+
+    // 3. verify
+    const t2 = performance.now();
+    await verifyReadBack(repo, key, entryBytes, entry, stored, signal, (bytes) => report('verify', bytes, moved, stored.archiveBytes));
+    const verifyMs = performance.now() - t2;
+
+    // 4. commit
+    const manifest: Manifest = {
+      ...entry,
+      schema: MANIFEST_SCHEMA,
+      archiveKey: key,
+      archiveBytes: stored.archiveBytes,
+      archiveSha256: stored.archiveSha256,
+      verifiedAt: now().toISOString(),
+      timings: { streamMs: round(streamMs), uploadMs: round(uploadMs), verifyMs: round(verifyMs), totalMs: round(performance.now() - t0) },
+    };
+    signal.throwIfAborted();
+    if (!(await repo.createExclusive(manifestKey(id), encodeManifest(manifest)))) {
+      throw new UnsafeOperationError(`the manifest of ${id} appeared while this save ran`, 'another save wrote the same snapshot ID; nothing was overwritten');
+    }
+    try {
+      parseManifest(await repo.readSmall(manifestKey(id)), manifestKey(id), id);
+    } catch (err) {
+      await repo.delete(manifestKey(id)).catch(() => undefined);
+      throw err;
+    }
+    return { manifest };
+  } catch (err) {
+    if (writtenArchive) await repo.delete(writtenArchive).catch(() => undefined);
+    throw signal.aborted && !(err instanceof LifeboatError && err.exitCode !== 1) ? signal.reason : err;
+  } finally {
+    deadline.stop();
+    if (body) await body.dispose().catch(() => undefined);
+  }
+}
+
+function entryManifestOf(
+  id: string,
+  startedAt: Date,
+  source: string,
+  requested: Consistency,
+  level: number,
+  summary: SnapshotSummary,
+  body: SpooledBody,
+): EntryManifest {
+  const h = summary.header;
+  // A member that could only serve a serializable snapshot says so; trust the weaker claim.
+  const consistency: Consistency = h.extra.consistency === 'serializable' && requested === 'linearizable' ? 'serializable' : requested;
+  return {
+    schema: ENTRY_MANIFEST_SCHEMA,
+    id,
+    formatVersion: h.formatVersion,
+    toolVersion: VERSION,
+    createdAt: startedAt.toISOString(),
+    clusterId: h.clusterId,
+    members: h.members,
+    sourceMember: h.sourceMember,
+    source,
+    raftIndex: h.raftIndex,
+    raftTerm: h.raftTerm,
+    revision: h.revision,
+    compactRevision: h.compactRevision,
+    keyCount: h.keyCount,
+    dataBytes: summary.trailer.dataBytes,
+    kvHash: summary.kvHash,
+    consistency,
+    snapshotName: snapshotEntryName(id),
+    snapshotBytes: body.bodyBytes,
+    snapshotSha256: body.bodySha256,
+    compression: 'zstd',
+    compressionLevel: level,
+  };
+}
+
+/** Reads the stored archive back and checks it byte for byte against what was sent. */
+async function verifyReadBack(
+  repo: Repository,
+  key: string,
+  entryBytes: Buffer,
+  entry: EntryManifest,
+  stored: { archiveBytes: number; archiveSha256: string },
+  signal: AbortSignal,
+  onProgress: (bytes: number) => void,
+): Promise<void> {
+  const mismatch = (what: string) =>
+    new IntegrityError(`read-back of ${key} does not match what was written: ${what}`, 'the storage damaged the archive; check the disk or bucket, then run the save again');
+  const read = await readArchive(await repo.read(key), {
+    where: key,
+    signal,
+    onProgress,
+    consume: (bytes) => checkSnapshotBytes(bytes),
+  });
+  if (read.archiveBytes !== stored.archiveBytes) throw mismatch(`${read.archiveBytes} bytes, expected ${stored.archiveBytes}`);
+  if (read.archiveSha256 !== stored.archiveSha256) throw mismatch('archive SHA-256 differs');
+  if (!encodeManifest(read.entryManifest).equals(entryBytes)) throw mismatch('manifest.json differs');
+  const { summary, bytes, sha256 } = read.result;
+  if (bytes !== entry.snapshotBytes || sha256 !== entry.snapshotSha256) throw mismatch('snapshot SHA-256 differs');
+  if (summary.kvHash !== entry.kvHash) throw mismatch('KV hash differs');
+  if (summary.trailer.recordCount !== entry.keyCount) throw mismatch('record count differs');
+  if (summary.header.revision !== entry.revision) throw mismatch('revision differs');
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}

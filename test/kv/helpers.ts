@@ -1,0 +1,35 @@
+// Small builders shared by the kv tests.
+import { MvccStore } from '../../src/kv/mvcc-store.js';
+import type { KeyValueRecord } from '../../src/kv/record.js';
+import type { RangeRequest } from '../../src/kv/requests.js';
+
+export const b = (s: string): Buffer => Buffer.from(s, 'latin1');
+
+export function put(store: MvccStore, key: string, value: string, extra: { prevKv?: boolean } = {}) {
+  return store.put({ kind: 'put', key: b(key), value: b(value), ...extra });
+}
+
+export function del(store: MvccStore, key: string, rangeEnd?: string, prevKv = false) {
+  return store.deleteRange({ kind: 'deleteRange', key: b(key), ...(rangeEnd !== undefined ? { rangeEnd: b(rangeEnd) } : {}), prevKv });
+}
+
+export function get(store: MvccStore, key: string, opts: Partial<Omit<RangeRequest, 'kind' | 'key'>> = {}) {
+  return store.range({ kind: 'range', key: b(key), ...opts });
+}
+
+/** Records as plain tuples, for readable deepEqual assertions. */
+export function plain(kvs: readonly KeyValueRecord[]): [string, string, number, number, number][] {
+  return kvs.map((kv) => [kv.key.toString('latin1'), kv.value.toString('latin1'), kv.createRevision, kv.modRevision, kv.version]);
+}
+
+/** A small deterministic PRNG (mulberry32) so randomized tests replay exactly from their seed. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

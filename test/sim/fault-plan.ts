@@ -89,20 +89,20 @@ export function drawFaultPlan(rng: Prng, all: boolean): { plan: FaultPlan; class
   };
   if (on('delay', classes)) {
     plan.delayMin = rng.range(1, 10);
-    plan.delayMean = rng.range(2, 40);
+    plan.delayMean = rng.range(2, 25);
   }
   if (on('partition', classes)) {
-    plan.partition = 0.0005 + rng.float() * 0.004;
-    plan.partitionMaxUnits = rng.range(200, 3000);
+    plan.partition = 0.0003 + rng.float() * 0.002;
+    plan.partitionMaxUnits = rng.range(100, 1500);
   }
   if (on('crash', classes)) {
-    plan.crash = 0.0002 + rng.float() * 0.002;
-    plan.crashMaxUnits = rng.range(100, 2000);
+    plan.crash = 0.0001 + rng.float() * 0.001;
+    plan.crashMaxUnits = rng.range(50, 1500);
     plan.crashInReady = rng.float() * 0.003;
   }
   if (on('pause', classes)) {
-    plan.pause = 0.0002 + rng.float() * 0.002;
-    plan.pauseMaxUnits = rng.range(50, 2000);
+    plan.pause = 0.0001 + rng.float() * 0.001;
+    plan.pauseMaxUnits = rng.range(20, 800);
   }
   if (on('churn', classes)) plan.churn = 0.0005 + rng.float() * 0.003;
   if (on('transfer', classes)) plan.transfer = 0.0002 + rng.float() * 0.002;

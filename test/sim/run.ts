@@ -47,9 +47,11 @@ const began = Date.now();
 const total = new TraceHash();
 const failed: { seed: number; property: string }[] = [];
 let last: SeedResult | undefined;
+const totals: Record<string, number> = {};
 for (const seed of seeds) {
   const r = runSeed({ ...base, seed });
   last = r;
+  for (const [k, v] of Object.entries(r.stats)) totals[k] = (totals[k] ?? 0) + v;
   total.addString(r.traceHash);
   if (values.verbose) for (const line of r.trace) console.log(line);
   if (!r.ok) {
@@ -65,6 +67,7 @@ const summary = {
   failedSeeds: failed,
   traceHash: single !== undefined && last ? last.traceHash : total.hex(),
   ms: Date.now() - began,
+  totals,
 };
 console.log(JSON.stringify(summary));
 process.exitCode = failed.length > 0 ? 1 : 0;

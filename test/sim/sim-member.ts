@@ -43,12 +43,15 @@ export interface MemberEnv {
   readonly checkQuorum: boolean;
   readonly preVote: boolean;
   readonly priorTermCounting: boolean;
+  readonly maxSizePerMsg: number;
+  readonly maxInflightMsgs: number;
   snapshotEvery(): number;
   compactKeep(): number;
   send(msg: Message): void;
   reply(from: NodeId, client: string, reply: ClientReply): void;
   crashPoint(member: NodeId): CrashPoint;
-  confApplied(member: NodeId, cc: ConfChange, cs: ConfState): void;
+  /** A conf change was applied at `index`; `replayed` when the index was already committed on disk at start. */
+  confApplied(member: NodeId, cc: ConfChange, cs: ConfState, index: number, replayed: boolean): void;
   trace(line: string): void;
   /** Self-test hooks that break the member on purpose. */
   readonly inject: { readonly staleReads?: boolean; readonly dropApply?: (member: NodeId, index: number) => boolean };
@@ -80,7 +83,10 @@ export class SimMember {
   private machine = new RegisterMachine();
   private pendingPuts = new Map<string, { client: string; op: number }>();
   private pendingReads = new Map<string, PendingRead>();
-  private removeAfterReady = false;
+  /** The commit index on disk when this incarnation started: conf changes at or below it are history being replayed. */
+  private startCommit = 0;
+  /** Set when a conf change was applied since the last snapshot. */
+  private confSinceSnapshot = false;
 
   constructor(
     readonly id: NodeId,
@@ -125,7 +131,7 @@ export class SimMember {
     this.pendingReads.clear();
     this.inbox.length = 0;
     this.paused = false;
-    this.removeAfterReady = false;
+    this.startCommit = disk.hardState.commit;
     this.node = new RawNode({
       id: this.id,
       storage: this.durable.storage,
@@ -133,8 +139,8 @@ export class SimMember {
       heartbeatTick: 1,
       randomInt: (n: number) => rng.int(n),
       applied: this.applied,
-      maxSizePerMsg: 4096,
-      maxInflightMsgs: 16,
+      maxSizePerMsg: this.env.maxSizePerMsg,
+      maxInflightMsgs: this.env.maxInflightMsgs,
       checkQuorum: this.env.checkQuorum,
       preVote: this.env.preVote,
       testingKnobs: { commitEntriesFromPriorTermsByCounting: this.env.priorTermCounting },
@@ -260,11 +266,6 @@ export class SimMember {
     if (cp === 'after-apply') return this.crashIn(cp);
     node.advance(rd);
     this.maybeSnapshot();
-    if (this.removeAfterReady) {
-      this.env.trace(`${this.id} applied its own removal and stops`);
-      this.crash('removed');
-      return false;
-    }
     return true;
   }
 
@@ -307,10 +308,10 @@ export class SimMember {
     if (e.type === EntryType.ConfChange) {
       const cc = decodeConfChange(e.data);
       this.confState = node.applyConfChange(cc);
+      this.confSinceSnapshot = true;
       this.env.trace(`${this.id} applies conf change ${ConfChangeType[cc.type]} ${cc.nodeId} at ${e.index}: voters [${this.confState.voters.join(',')}] learners [${this.confState.learners.join(',')}]`);
-      this.env.confApplied(this.id, cc, this.confState);
+      this.env.confApplied(this.id, cc, this.confState, e.index, e.index <= this.startCommit);
       // A later entry in the same batch may add it back, so the last word about itself counts.
-      if (cc.nodeId === this.id) this.removeAfterReady = cc.type === ConfChangeType.RemoveNode;
       return;
     }
     const cmd = decodePut(e.data);
@@ -333,8 +334,12 @@ export class SimMember {
   }
 
   private maybeSnapshot(): void {
+    // Like etcd's server, snapshot right after a membership change: a member that joins can
+    // only install a snapshot whose configuration contains it, so an older one would never do.
     const every = this.env.snapshotEvery();
-    if (this.applied - this.disk.snapshotIndex < every) return;
+    const due = this.applied - this.disk.snapshotIndex >= every || (this.confSinceSnapshot && every < 1000);
+    if (!due || this.applied <= this.disk.snapshotIndex) return;
+    this.confSinceSnapshot = false;
     this.durable!.saveSnapshot(this.applied, this.confState, this.machine.snapshot(), this.env.compactKeep());
     this.env.trace(`${this.id} snapshots at ${this.applied}`);
   }

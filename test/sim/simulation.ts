@@ -91,6 +91,8 @@ class Simulation {
   private readonly resumeAt = new Map<NodeId, number>();
   private readonly deferred: (() => void)[] = [];
   private readonly trace: string[] = [];
+  /** Members that applied their own removal, waiting for the new configuration to apply it. */
+  private readonly retiring = new Map<NodeId, { index: number; voters: readonly NodeId[] }>();
   private healAt = -1;
   private churnUntil = -1;
   private now = 0;
@@ -119,7 +121,11 @@ class Simulation {
     const genesis: ConfState = { voters: this.ids.slice(0, n), learners: [] };
     const checkQuorum = this.rng.chance(0.8);
     const preVote = this.rng.chance(0.8);
-    const env = this.makeEnv(checkQuorum, preVote);
+    // One entry per App message now and then: it splits a new leader's old entries from its
+    // no-op, the shape Raft's Figure 8 needs, and stresses the inflight window.
+    const maxSizePerMsg = this.rng.pick([1, 1, 4096, 1 << 20]);
+    const maxInflightMsgs = this.rng.pick([1, 4, 64, 256]);
+    const env = this.makeEnv(checkQuorum, preVote, maxSizePerMsg, maxInflightMsgs);
     for (const id of this.ids) {
       this.members.set(id, new SimMember(id, new SimDisk(genesis), env));
       this.tickPhase.set(id, this.rng.int(TICK_UNITS));
@@ -130,12 +136,14 @@ class Simulation {
     const nKeys = this.rng.range(1, 4);
     for (let i = 0; i < nKeys; i++) this.keys.push(`k${i}`);
     this.log(`seed ${opts.seed}: ${n} voters, universe ${universe}, ${nClients} clients, ${nKeys} keys, ` +
-      `checkQuorum=${checkQuorum} preVote=${preVote}, faults [${this.classes.join(' ')}] ${JSON.stringify(this.plan)}`);
+      `checkQuorum=${checkQuorum} preVote=${preVote} maxSizePerMsg=${maxSizePerMsg} maxInflight=${maxInflightMsgs}, faults [${this.classes.join(' ')}] ${JSON.stringify(this.plan)}`);
   }
 
-  private makeEnv(checkQuorum: boolean, preVote: boolean): MemberEnv {
+  private makeEnv(checkQuorum: boolean, preVote: boolean, maxSizePerMsg: number, maxInflightMsgs: number): MemberEnv {
     const opts = this.opts;
     return {
+      maxSizePerMsg,
+      maxInflightMsgs,
       monitor: this.monitor,
       hash: this.hash,
       electionTick: ELECTION_TICK,
@@ -149,7 +157,7 @@ class Simulation {
         this.net.send(from, client, { kind: 'resp', reply }, this.now, true, false);
       },
       crashPoint: (id) => this.drawCrashPoint(id),
-      confApplied: (id, cc, cs) => this.confApplied(id, cc, cs),
+      confApplied: (id, cc, cs, index, replayed) => this.confApplied(id, cc, cs, index, replayed),
       trace: (line) => this.log(line),
       inject: {
         staleReads: opts.staleReads,
@@ -224,6 +232,7 @@ class Simulation {
     for (const w of work) w();
     if (this.faulting) this.injectFaults();
     this.restartAndResume();
+    if (this.retiring.size > 0) this.retireRemoved();
     this.deliver();
     for (const id of this.ids) {
       const m = this.members.get(id)!;
@@ -255,7 +264,9 @@ class Simulation {
       }
       const m = this.members.get(p.to);
       if (pl.kind === 'req') {
-        if (!m || !m.isUp || m.paused) continue; // the client will time out
+        // A stopped process refuses the connection: the client knows nothing was done.
+        if (!m || !m.isUp) this.clientReply(p.from, { op: pl.op, kind: 'dropped' });
+        if (!m || !m.isUp || m.paused) continue; // a paused one leaves the client to time out
         if (pl.get) m.clientGet(p.from, pl.op, pl.key);
         else m.clientPut(p.from, pl.clientNo, pl.op, pl.key, pl.value);
         continue;
@@ -407,16 +418,45 @@ class Simulation {
     this.log(`${leader.id} proposes ${ConfChangeType[cc.type]} ${cc.nodeId}${ok ? '' : ' (refused)'}`);
   }
 
-  private confApplied(_by: NodeId, cc: ConfChange, _cs: ConfState): void {
-    if (cc.type === ConfChangeType.RemoveNode) return;
+  private confApplied(by: NodeId, cc: ConfChange, cs: ConfState, index: number, replayed: boolean): void {
     const target = this.members.get(cc.nodeId);
-    // A member that stopped after applying its removal, then was added back: it runs again.
-    if (target && target.status === 'removed') {
+    if (!target) return;
+    if (cc.type === ConfChangeType.RemoveNode) {
+      // A member that applied its own removal stays up until the rest of the new configuration
+      // has applied it too (an operator decommissions it only then); stopping at once could
+      // leave a survivor that never learns the removal was committed and waits for its vote.
+      if (by === cc.nodeId && !replayed && !this.retiring.has(by)) {
+        this.retiring.set(by, { index, voters: cs.voters });
+        this.log(`${by} applied its own removal at ${index}; it retires once the others have applied it`);
+      }
+      return;
+    }
+    this.retiring.delete(cc.nodeId);
+    // A member that was decommissioned, then added back: it runs again with the disk it kept.
+    if (target.status === 'removed') {
       this.deferred.push(() => {
         if (target.status !== 'removed') return;
         target.start(this.rng.fork());
         this.log(`${target.id} restarts after being added back`);
       });
+    }
+  }
+
+  private retireRemoved(): void {
+    for (const [id, r] of this.retiring) {
+      const done = r.voters.every((v) => {
+        const m = this.members.get(v)!;
+        return m.isUp && m.applied >= r.index;
+      });
+      if (!done) continue;
+      this.retiring.delete(id);
+      const m = this.members.get(id)!;
+      if (m.status === 'up' || m.status === 'down') {
+        m.crash('removed');
+        this.restartAt.delete(id);
+        this.resumeAt.delete(id);
+        this.log(`${id} is decommissioned`);
+      }
     }
   }
 
@@ -489,6 +529,7 @@ class Simulation {
     const st = leader.raftStatus()!;
     if (st.commit !== st.lastIndex) return `leader ${leader.id} commit ${st.commit} < last ${st.lastIndex}`;
     const cs = leader.confState;
+    if (!inConf(cs, leader.id)) return `leader ${leader.id} is not in its own configuration`;
     const state = leader.stateDigest();
     for (const id of [...cs.voters, ...cs.learners]) {
       const m = this.members.get(id)!;

@@ -3,7 +3,7 @@
 // about one chunk whatever the snapshot's size.
 import type { KeyValueRecord } from '../kv/record.js';
 import type { SnapshotHeader } from './header.js';
-import { SnapshotParser, type ParseEvent, type SnapshotSummary } from './parser.js';
+import { SnapshotParser, type ParseEvent, type ParserOptions, type SnapshotSummary } from './parser.js';
 
 /** Bytes from a file, a socket, an HTTP body or memory. Node Readables qualify. */
 export type ByteSource = AsyncIterable<Uint8Array | string>;
@@ -20,7 +20,7 @@ export class SnapshotDecoder {
   readonly header: Promise<SnapshotHeader>;
   /** Resolves when the records were read to the end and the trailer matched; rejects otherwise. */
   readonly done: Promise<SnapshotSummary>;
-  private readonly parser = new SnapshotParser();
+  private readonly parser: SnapshotParser;
   private readonly iterator: AsyncIterator<Uint8Array | string>;
   private sourceClosed = false;
   private reading = false;
@@ -28,7 +28,8 @@ export class SnapshotDecoder {
   private settleDone!: { resolve: (s: SnapshotSummary) => void; reject: (e: unknown) => void };
   private finished = false;
 
-  constructor(source: ByteSource) {
+  constructor(source: ByteSource, options: ParserOptions = {}) {
+    this.parser = new SnapshotParser(options);
     this.iterator = source[Symbol.asyncIterator]();
     this.header = new Promise((resolve, reject) => (this.settleHeader = { resolve, reject }));
     this.done = new Promise((resolve, reject) => (this.settleDone = { resolve, reject }));
@@ -63,7 +64,7 @@ export class SnapshotDecoder {
     }
   }
 
-  /** Records in key order. Keys and values are views into an immutable chunk buffer. */
+  /** Records in key order. Keys and values are views into an immutable chunk buffer unless copyRecords was set. */
   async *records(): AsyncGenerator<KeyValueRecord> {
     for await (const batch of this.batches()) yield* batch;
   }
@@ -135,8 +136,8 @@ export class SnapshotDecoder {
 }
 
 /** Starts reading a snapshot: `header`, then `records()` or `batches()`, then `done`. */
-export function decodeSnapshot(source: ByteSource): SnapshotDecoder {
-  return new SnapshotDecoder(source);
+export function decodeSnapshot(source: ByteSource, options: ParserOptions = {}): SnapshotDecoder {
+  return new SnapshotDecoder(source, options);
 }
 
 /** Reads only the header (checked by its CRC) and releases the source. */

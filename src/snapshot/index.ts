@@ -4,7 +4,7 @@ export { FORMAT_VERSION, DEFAULT_CHUNK_BYTES, MAX_CHUNK_PAYLOAD } from './format
 export type { SnapshotHeader, SnapshotHeaderInput, SnapshotMember, SnapshotExtra } from './header.js';
 export type { SnapshotTrailer } from './trailer.js';
 export type { SnapshotSummary } from './parser.js';
-export { SnapshotParser } from './parser.js';
+export { SnapshotParser, type ParserOptions, type ParseEvent } from './parser.js';
 export { SnapshotWriter, type ChunkOptions } from './writer.js';
 export { encodeSnapshot, type EncodeOptions } from './encoder.js';
 export { SnapshotDecoder, decodeSnapshot, readSnapshotHeader, verifySnapshot, type ByteSource } from './decoder.js';

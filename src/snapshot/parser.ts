@@ -41,6 +41,15 @@ export type ParseEvent =
   | { readonly kind: 'records'; readonly chunk: number; readonly records: KeyValueRecord[] }
   | { readonly kind: 'end'; readonly summary: SnapshotSummary };
 
+export interface ParserOptions {
+  /**
+   * Give each record its own key and value buffers instead of views into the chunk. Costs a copy;
+   * worth it when records are kept long (a store built from a snapshot), since one kept view
+   * keeps its whole chunk (up to 1 MiB) in memory.
+   */
+  readonly copyRecords?: boolean;
+}
+
 type State =
   | { readonly at: 'preamble' }
   | { readonly at: 'header'; readonly length: number }
@@ -51,6 +60,7 @@ type State =
 
 /** Push bytes in, pull events out; throws IntegrityError at the first problem and stays failed. */
 export class SnapshotParser {
+  private readonly copyRecords: boolean;
   private readonly input: Buffer[] = [];
   private head = 0;
   private buffered = 0;
@@ -66,6 +76,10 @@ export class SnapshotParser {
   private previousKey: Buffer | undefined;
   /** Offset where the current frame (chunk or trailer) began, for messages. */
   private frameStart = 0;
+
+  constructor(options: ParserOptions = {}) {
+    this.copyRecords = options.copyRecords ?? false;
+  }
 
   /** Adds input bytes; the parser keeps a reference, so the caller must not reuse the buffer. */
   push(bytes: Buffer): void {
@@ -215,6 +229,7 @@ export class SnapshotParser {
       payloadOffset,
       revision: header.revision,
       previousKey: this.previousKey,
+      copy: this.copyRecords,
     });
     for (const r of records) {
       this.kv.add(r);

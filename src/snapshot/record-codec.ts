@@ -56,11 +56,13 @@ export interface ChunkContext {
   readonly payloadOffset: number;
   readonly revision: number;
   readonly previousKey: Buffer | undefined;
+  /** Copy keys and values out of the payload, so keeping one record does not keep its whole chunk alive. */
+  readonly copy: boolean;
 }
 
 /**
- * Splits a CRC-checked payload into exactly `count` records. Keys and values are views into
- * the payload (no copies); the payload is never reused, so they stay valid.
+ * Splits a CRC-checked payload into exactly `count` records. Unless ctx.copy, keys and values
+ * are views into the payload (no copies); the payload is never reused, so they stay valid.
  */
 export function decodeRecords(payload: Buffer, count: number, ctx: ChunkContext): KeyValueRecord[] {
   const records: KeyValueRecord[] = new Array(count);
@@ -85,9 +87,11 @@ export function decodeRecords(payload: Buffer, count: number, ctx: ChunkContext)
     if (createRevision === undefined || modRevision === undefined || version === undefined) {
       throw corruptSnapshot(`record ${i} of chunk ${ctx.chunk} at byte ${at} holds a revision too large to be real`);
     }
+    const key = payload.subarray(keyStart, valueStart);
+    const value = payload.subarray(valueStart, end);
     const record: KeyValueRecord = {
-      key: payload.subarray(keyStart, valueStart),
-      value: payload.subarray(valueStart, end),
+      key: ctx.copy ? Buffer.from(key) : key,
+      value: ctx.copy ? Buffer.from(value) : value,
       createRevision,
       modRevision,
       version,

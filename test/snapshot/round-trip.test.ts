@@ -167,3 +167,20 @@ test('the header keeps the extra object and member details exactly', async () =>
   assert.deepEqual(decodedHeader.extra, header.extra);
   assert.deepEqual(decodedHeader.members, header.members);
 });
+
+test('with copyRecords each record owns its buffers instead of viewing the chunk', async () => {
+  const records = [...makeRecords(20, 1000)];
+  // Over 8 KiB, so the encoded bytes do not share Buffer's small-allocation pool with the copies.
+  const bytes = await collect(encodeSnapshot(sampleHeader(20), records, { chunkRecords: 10 }));
+  assert.ok(bytes.length > 16 * 1024);
+  for (const copyRecords of [false, true]) {
+    const decoder = decodeSnapshot(pieces(bytes, bytes.length), { copyRecords });
+    const decoded: KeyValueRecord[] = [];
+    for await (const r of decoder.records()) decoded.push(r);
+    assert.deepEqual(plain(decoded), plain(records));
+    for (const r of decoded) {
+      assert.equal(r.key.buffer === bytes.buffer, !copyRecords, `copyRecords ${copyRecords}`);
+      assert.equal(r.value.buffer === bytes.buffer, !copyRecords, `copyRecords ${copyRecords}`);
+    }
+  }
+});

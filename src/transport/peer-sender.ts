@@ -12,6 +12,7 @@ export interface PeerSenderHooks {
   readonly clusterId: string;
   readonly localId: string;
   onUnreachable(peerId: string): void;
+  onRefused(peerId: string, reason: string): void;
   log(line: string): void;
 }
 
@@ -129,10 +130,12 @@ export class PeerSender {
       }
       for (const f of frames) {
         const a = decodeAnswer(f);
-        if (!a.ok && a.text !== this.lastRefusal) {
+        if (a.ok) continue;
+        if (a.text !== this.lastRefusal) {
           this.lastRefusal = a.text;
           this.hooks.log(`peer ${this.peerId} refused our connection: ${a.text}`);
         }
+        this.hooks.onRefused(this.peerId, a.text);
       }
     });
     socket.on('error', () => {

@@ -26,6 +26,8 @@ export interface PeerTransportHandlers {
   onSnapshot(msg: Message, data: Readable): Promise<void>;
   /** The peer could not be reached or its queue overflowed. */
   onUnreachable(peerId: string): void;
+  /** `peerId` refused our connection, saying why (for example: this member was removed). */
+  onRefused?(peerId: string, reason: string): void;
   /** A reason to refuse a connection from `peerId` (a removed member), or undefined to accept. */
   refusalFor(peerId: string): string | undefined;
   /** The membership, for a joining member's probe. */
@@ -79,7 +81,7 @@ export class PeerTransport {
     if (id === this.options.memberId) return;
     const s = this.senders.get(id);
     if (s) s.setUrls(urls);
-    else this.senders.set(id, new PeerSender(id, urls, { clusterId: this.options.clusterId, localId: this.options.memberId, onUnreachable: (p) => this.options.handlers.onUnreachable(p), log: (l) => this.options.handlers.log(l) }));
+    else this.senders.set(id, new PeerSender(id, urls, { clusterId: this.options.clusterId, localId: this.options.memberId, onUnreachable: (p) => this.options.handlers.onUnreachable(p), onRefused: (p, r) => this.options.handlers.onRefused?.(p, r), log: (l) => this.options.handlers.log(l) }));
   }
 
   /** Forgets a peer (it was removed) and closes its connection. */

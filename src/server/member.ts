@@ -1,0 +1,640 @@
+// One member: drives raft <-> durable storage <-> peer transport <-> key-value store, and
+// implements the MemberService the HTTP API calls. One Ready per event-loop turn: proposals and
+// messages that arrive in the same turn share one WAL append, one fsync and one App per peer.
+import { randomInt } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import {
+  ConfChangeType,
+  EntryType,
+  MessageType,
+  MemoryStorage,
+  ProposalDroppedError,
+  RawNode,
+  Role,
+  decodeConfChange,
+  type ConfChange,
+  type Entry,
+  type Message,
+  type Ready,
+} from '../raft/index.js';
+import { KvError } from '../kv/kv-errors.js';
+import type { MvccStore } from '../kv/mvcc-store.js';
+import type { KvResponse, RangeResponse, TxnRequest, TxnResponse, WriteRequest } from '../kv/requests.js';
+import { PeerTransport } from '../transport/peer-transport.js';
+import type { SnapshotHeader } from '../snapshot/header.js';
+import { computeAddedMemberId, parseMemberUrl } from './cluster-identity.js';
+import type { Durability } from './durability.js';
+import { decodeEntry, encodeAttributesEntry, encodeKvEntry } from './entry-envelope.js';
+import type { MemberConfig } from './member-config.js';
+import type { MemberInfo, MemberService, MemberStatus, ReadRequest, ResponseHeaderInfo } from './member-service.js';
+import { Membership, decodeConfChangeContext, encodeConfChangeContext } from './membership.js';
+import { ReadIndexBatcher } from './read-index-batcher.js';
+import { RequestWaiters } from './request-waiters.js';
+import { MemberSnapshots, type LoadedState } from './member-snapshots.js';
+import {
+  LeaderChangedError,
+  LearnerNotReadyError,
+  MemberBadUrlsError,
+  MemberNotFoundError,
+  MemberNotLearnerError,
+  NoLeaderError,
+  NotSupportedForLearnerError,
+  PeerUrlExistsError,
+  RequestCanceledError,
+  RequestTimeoutError,
+  ServerStoppedError,
+  TooManyRequestsError,
+} from './server-errors.js';
+
+/** What a member starts from: storage opened and the state it held loaded. */
+export interface MemberBoot {
+  readonly durability: Durability;
+  readonly state: LoadedState;
+  /** A member joining an existing cluster with an empty data dir: it must get a snapshot before any log. */
+  readonly awaitingSnapshot: boolean;
+}
+
+type WriteOutcome = { response: KvResponse };
+type MembershipOutcome = { members: MemberInfo[] };
+
+/** Most proposals waiting to apply before new ones are refused (etcd's maxGapBetweenApplyAndCommitIndex). */
+const MAX_PENDING_PROPOSALS = 5000;
+
+/** A running member. */
+export class Member implements MemberService {
+  private readonly raft: RawNode;
+  private readonly raftStorage: MemoryStorage;
+  private readonly transport: PeerTransport;
+  private readonly snapshots: MemberSnapshots;
+  private readonly writes = new RequestWaiters<WriteOutcome>();
+  private readonly confWaiters = new RequestWaiters<MembershipOutcome>();
+  private readonly reads: ReadIndexBatcher;
+  private kv: MvccStore;
+  private membership: Membership;
+  private applied: number;
+  private term = 0;
+  private commit = 0;
+  private leader = '';
+  private role: Role = Role.Follower;
+  private awaitingSnapshot: boolean;
+  private loopScheduled = false;
+  private loopRunning = false;
+  private ticker: NodeJS.Timeout | undefined;
+  private stopping = false;
+  private readonly requestPrefix: number;
+  private requestSeq: number;
+  private publishedTerm = -1;
+  private readonly snapshotSends = new Set<string>();
+  private resolveStopped!: (err: Error | undefined) => void;
+  /** Settles when the member stops: with an error when it stopped because something failed. */
+  readonly stopped: Promise<Error | undefined>;
+
+  constructor(
+    private readonly config: MemberConfig,
+    private readonly boot: MemberBoot,
+  ) {
+    this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
+    const s = boot.state;
+    this.kv = s.kv;
+    this.membership = s.membership;
+    this.applied = s.snapshotMetadata?.index ?? 0;
+    this.awaitingSnapshot = boot.awaitingSnapshot;
+    this.raftStorage = new MemoryStorage(s.snapshotMetadata ? { snapshot: { metadata: s.snapshotMetadata } } : undefined);
+    if (s.hardState) this.raftStorage.setHardState(s.hardState);
+    if (s.entries.length > 0) this.raftStorage.append(s.entries);
+    this.term = s.hardState?.term ?? 0;
+    this.commit = s.hardState?.commit ?? 0;
+    const electionTick = Math.max(2, Math.round(config.electionMs / config.heartbeatMs));
+    this.raft = new RawNode({
+      id: config.memberId,
+      storage: this.raftStorage,
+      electionTick,
+      heartbeatTick: 1,
+      randomInt: (n) => randomInt(n),
+      applied: this.applied,
+      maxSizePerMsg: 1024 * 1024,
+      maxInflightMsgs: 256,
+      maxCommittedSizePerReady: 16 * 1024 * 1024,
+      checkQuorum: true,
+      preVote: true,
+      logger: { info: (m) => config.log(`raft: ${m}`), warn: (m) => config.log(`raft: ${m}`) },
+    });
+    // Request IDs are unique across members (a member only resolves its own): 16 bits of the member
+    // ID, then a counter that starts at a random point so a restart does not reuse recent IDs.
+    this.requestPrefix = Number.parseInt(config.memberId.slice(0, 4), 16) * 2 ** 37;
+    this.requestSeq = randomInt(2 ** 36);
+    this.reads = new ReadIndexBatcher(
+      { requestReadIndex: (ctx) => this.raft.readIndex(ctx), appliedIndex: () => this.applied, wake: () => this.wake() },
+      config.memberId,
+      config.requestTimeoutMs,
+      () => new RequestTimeoutError(),
+    );
+    this.snapshots = new MemberSnapshots(config, boot.durability, s.snapshotPath, s.snapshotMetadata);
+    this.transport = new PeerTransport({
+      clusterId: config.clusterId,
+      memberId: config.memberId,
+      listenUrls: config.listenPeerUrls,
+      handlers: {
+        onMessages: (ms) => this.onPeerMessages(ms),
+        onSnapshot: (m, data) => this.onPeerSnapshot(m, data),
+        onUnreachable: (id) => {
+          if (!this.stopping) this.raft.reportUnreachable(id);
+        },
+        refusalFor: (id) => (this.membership.isRemoved(id) ? `member ${id} was removed from the cluster` : undefined),
+        onRefused: (id, reason) => this.onRefused(id, reason),
+        probe: () => ({ clusterId: config.clusterId, members: this.membership.list() }),
+        log: (l) => config.log(l),
+      },
+    });
+  }
+
+  /** Listens for peers and starts ticking. Throws AddressInUseError when a peer port is taken. */
+  async start(): Promise<void> {
+    await this.transport.start();
+    for (const m of this.membership.list()) this.transport.setPeer(m.id, m.peerURLs);
+    this.ticker = setInterval(() => {
+      this.raft.tick();
+      this.maybePublish();
+      this.wake();
+    }, this.config.heartbeatMs);
+    // A single-voter cluster can campaign at once instead of waiting a whole election timeout.
+    const cs = this.raftStorage.initialState().confState;
+    if (cs.voters.length === 1 && cs.voters[0] === this.config.memberId) this.raft.campaign();
+    this.wake();
+  }
+
+  // ---- the loop ------------------------------------------------------------------------
+
+  private wake(): void {
+    if (this.loopScheduled || this.stopping) return;
+    this.loopScheduled = true;
+    setImmediate(() => {
+      this.loopScheduled = false;
+      void this.runLoop();
+    });
+  }
+
+  private async runLoop(): Promise<void> {
+    if (this.loopRunning || this.stopping) return;
+    this.loopRunning = true;
+    try {
+      this.reads.flush();
+      while (!this.stopping && this.raft.hasReady()) {
+        const rd = this.raft.ready();
+        await this.handleReady(rd);
+        if (this.stopping) return;
+        this.raft.advance(rd);
+        this.reads.onApplied(this.applied);
+      }
+    } catch (err) {
+      this.fail(err as Error);
+    } finally {
+      this.loopRunning = false;
+    }
+    if (!this.stopping && (this.raft.hasReady() || this.reads.hasQueued)) this.wake();
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    if (rd.softState) this.onSoftState(rd.softState.leader, rd.softState.role);
+    // 1. Persist: the snapshot file is already durable (written when it arrived); entries and hard state now.
+    if (rd.snapshot) this.raftStorage.applySnapshot(rd.snapshot);
+    if (rd.entries.length > 0 || rd.hardState) this.boot.durability.save(rd.hardState, rd.entries, rd.mustSync);
+    if (rd.hardState) {
+      this.raftStorage.setHardState(rd.hardState);
+      this.term = rd.hardState.term;
+      this.commit = rd.hardState.commit;
+    }
+    if (rd.entries.length > 0) this.raftStorage.append(rd.entries);
+    // 2. Send.
+    if (rd.messages.length > 0) this.send(rd.messages);
+    // 3. Apply.
+    if (rd.snapshot) await this.applySnapshot(rd.snapshot.metadata.index);
+    if (rd.committedEntries.length > 0) this.applyEntries(rd.committedEntries);
+    for (const rs of rd.readStates) this.reads.onReadState(rs.context, rs.index);
+  }
+
+  private send(messages: readonly Message[]): void {
+    let plain: Message[] | undefined;
+    for (const m of messages) {
+      if (m.type === MessageType.Snap) this.sendSnapshot(m);
+      else (plain ??= []).push(m);
+    }
+    if (plain) this.transport.send(plain);
+  }
+
+  private onSoftState(leader: string, role: Role): void {
+    if (leader !== this.leader) {
+      if (leader === '') this.config.log(`lost the leader (was ${this.leader}) at term ${this.term}`);
+      else if (leader === this.config.memberId) this.config.log(`became the leader at term ${this.raft.status().term}`);
+      else this.config.log(`leader is now ${leader} at term ${this.raft.status().term}`);
+      // Reads whose ReadIndex went to the old leader may never be answered.
+      if (this.leader !== '') this.reads.failUnanswered(() => new LeaderChangedError());
+      this.leader = leader;
+    }
+    this.role = role;
+  }
+
+  // ---- applying --------------------------------------------------------------------------
+
+  private applyEntries(entries: readonly Entry[]): void {
+    for (const e of entries) {
+      if (e.index <= this.applied) continue;
+      if (e.type === EntryType.ConfChange) this.applyConfChange(decodeConfChange(e.data));
+      else this.applyNormal(e);
+      this.applied = e.index;
+      if (this.stopping) return;
+    }
+    if (this.snapshots.due(this.applied)) this.takeSnapshot();
+  }
+
+  private applyNormal(e: Entry): void {
+    const payload = decodeEntry(e.data);
+    switch (payload.kind) {
+      case 'noop':
+        return;
+      case 'kv': {
+        let response: KvResponse;
+        try {
+          response = this.kv.apply(payload.request);
+        } catch (err) {
+          // A KvError changes nothing and happens the same way on every member.
+          if (!(err instanceof KvError)) throw err;
+          this.writes.fail(payload.requestId, err);
+          return;
+        }
+        this.writes.trigger(payload.requestId, { response });
+        return;
+      }
+      case 'attributes':
+        this.membership.publish(payload.attributes);
+        return;
+      case 'unknown':
+        this.config.log(`skipped entry ${e.index} with unknown tag ${payload.tag}`);
+    }
+  }
+
+  private applyConfChange(cc: ConfChange): void {
+    const ctx = decodeConfChangeContext(cc.context);
+    const id = cc.nodeId;
+    const known = this.membership.has(id);
+    const valid =
+      cc.type === ConfChangeType.RemoveNode ? known : cc.type === ConfChangeType.AddLearnerNode ? !known && !this.membership.isRemoved(id) : !this.membership.isRemoved(id);
+    if (!valid) {
+      this.confWaiters.fail(ctx.requestId, cc.type === ConfChangeType.RemoveNode ? new MemberNotFoundError() : new MemberBadUrlsError());
+      return;
+    }
+    this.raft.applyConfChange(cc);
+    if (cc.type === ConfChangeType.RemoveNode) {
+      this.membership.remove(id);
+      this.transport.removePeer(id);
+      this.config.log(`member ${id} was removed from the cluster`);
+    } else {
+      const promoting = known && cc.type === ConfChangeType.AddNode;
+      this.membership.add(id, cc.type === ConfChangeType.AddLearnerNode, ctx.member);
+      const m = this.membership.get(id)!;
+      this.transport.setPeer(id, m.peerURLs);
+      this.config.log(
+        promoting
+          ? `member ${id} (${m.name || 'unstarted'}) was promoted to a voting member`
+          : `member ${id} was added as a ${cc.type === ConfChangeType.AddLearnerNode ? 'learner' : 'voter'} with peer URLs ${m.peerURLs.join(',')}`,
+      );
+      // A new member has an empty log: a fresh local snapshot with a compacted log makes the leader
+      // send it the state by snapshot, and not a log that starts before the bootstrap membership.
+      if (!known) this.snapshots.requestSoon();
+    }
+    this.confWaiters.trigger(ctx.requestId, { members: this.membership.list() });
+    if (cc.type === ConfChangeType.RemoveNode && id === this.config.memberId) {
+      this.config.log('this member was removed from the cluster; stopping');
+      void this.stop(new MemberRemovedError());
+    }
+  }
+
+  private async applySnapshot(index: number): Promise<void> {
+    const loaded = await this.snapshots.loadReceived(index);
+    this.kv = loaded.kv;
+    this.membership = loaded.membership;
+    this.applied = index;
+    this.awaitingSnapshot = false;
+    for (const m of this.membership.list()) this.transport.setPeer(m.id, m.peerURLs);
+    this.config.log(`applied a snapshot at index ${index} (revision ${loaded.kv.revision}, ${loaded.kv.stats().keyCount} keys)`);
+  }
+
+  // ---- snapshots -------------------------------------------------------------------------
+
+  private takeSnapshot(): void {
+    const index = this.applied;
+    const confState = this.raft.status().confState;
+    const term = this.raftStorage.term(index);
+    this.snapshots
+      .take(
+        { index, term, confState },
+        this.kv,
+        this.snapshotHeaderBase(index, term),
+      )
+      .then(
+        (result) => {
+          if (!result || this.stopping) return;
+          // Keep some entries behind the snapshot so slightly slow followers catch up from the log.
+          if (index > this.raftStorage.snapshot().metadata.index) this.raftStorage.createSnapshot(index, confState);
+          const compactTo = Math.max(1, index - this.config.snapshotCatchUpEntries);
+          if (compactTo >= this.raftStorage.firstIndex() && compactTo <= this.raftStorage.lastIndex()) this.raftStorage.compact(compactTo);
+          this.boot.durability.releaseBefore(index);
+          if (this.snapshots.due(this.applied)) this.takeSnapshot();
+        },
+        (err: unknown) => this.fail(err as Error),
+      );
+  }
+
+  private snapshotHeaderBase(index: number, term: number): Omit<SnapshotHeader, 'formatVersion' | 'revision' | 'compactRevision' | 'keyCount'> {
+    return {
+      clusterId: this.config.clusterId,
+      members: this.membership.list(),
+      raftIndex: index,
+      raftTerm: term,
+      createdAt: new Date().toISOString(),
+      sourceMember: this.config.memberId,
+      extra: { consistency: 'linearizable', removedMembers: this.membership.removed() },
+    };
+  }
+
+  private sendSnapshot(m: Message): void {
+    if (this.snapshotSends.has(m.to)) return;
+    const path = this.snapshots.latestPath;
+    if (!path || !m.snapshot || m.snapshot.metadata.index !== this.snapshots.latestIndex) {
+      this.raft.reportSnapshot(m.to, false);
+      return;
+    }
+    this.snapshotSends.add(m.to);
+    this.config.log(`sending snapshot at index ${m.snapshot.metadata.index} to member ${m.to}`);
+    this.transport
+      .sendSnapshot(m, createReadStream(path, { highWaterMark: 1024 * 1024 }))
+      .then(
+        () => {
+          this.config.log(`member ${m.to} stored the snapshot at index ${m.snapshot!.metadata.index}`);
+          return true;
+        },
+        (err: unknown) => {
+          this.config.log(`sending the snapshot to member ${m.to} failed: ${(err as Error).message}`);
+          return false;
+        },
+      )
+      .then((ok) => {
+        this.snapshotSends.delete(m.to);
+        if (this.stopping) return;
+        this.raft.reportSnapshot(m.to, ok);
+        this.wake();
+      });
+  }
+
+  private async onPeerSnapshot(m: Message, data: Readable): Promise<void> {
+    if (this.stopping) throw new ServerStoppedError();
+    if (!m.snapshot) throw new Error('a snapshot connection without snapshot metadata');
+    await this.snapshots.receive(m.snapshot.metadata, data, this.config.clusterId);
+    if (this.stopping) throw new ServerStoppedError();
+    this.raft.step(m);
+    this.wake();
+  }
+
+  // ---- peers -----------------------------------------------------------------------------
+
+  private onPeerMessages(messages: Message[]): void {
+    if (this.stopping) return;
+    for (const m of messages) {
+      if (this.membership.isRemoved(m.from)) continue;
+      // A joining member takes no log before its first snapshot (the log would start before the
+      // membership it is built on); it rejects nothing, so the leader keeps probing and sends a snapshot.
+      if (this.awaitingSnapshot && m.type === MessageType.App && m.index === 0 && m.logTerm === 0) continue;
+      this.raft.step(m);
+    }
+    this.wake();
+  }
+
+  private onRefused(peerId: string, reason: string): void {
+    if (reason.includes(`member ${this.config.memberId} was removed`)) {
+      this.config.log(`member ${peerId} says this member was removed from the cluster; stopping`);
+      void this.stop(new MemberRemovedError());
+    }
+  }
+
+  private maybePublish(): void {
+    // After start, and after every new leader, make sure the member list carries our name and client URLs.
+    if (this.leader === '' || this.publishedTerm === this.term || this.awaitingSnapshot) return;
+    const me = this.membership.get(this.config.memberId);
+    if (!me) return;
+    const same = me.name === this.config.name && sameList(me.clientURLs, this.config.advertiseClientUrls);
+    if (same) {
+      this.publishedTerm = this.term;
+      return;
+    }
+    try {
+      this.raft.propose(encodeAttributesEntry(this.nextRequestId(), { id: this.config.memberId, name: this.config.name, clientURLs: [...this.config.advertiseClientUrls] }));
+      this.publishedTerm = this.term;
+    } catch (err) {
+      if (!(err instanceof ProposalDroppedError)) throw err;
+    }
+  }
+
+  // ---- the MemberService ---------------------------------------------------------------------
+
+  header(): ResponseHeaderInfo {
+    return { clusterId: this.config.clusterId, memberId: this.config.memberId, revision: this.kv.revision, raftTerm: this.term };
+  }
+
+  private nextRequestId(): string {
+    this.requestSeq = (this.requestSeq + 1) % 2 ** 37;
+    return String(this.requestPrefix + this.requestSeq);
+  }
+
+  private checkAvailable(linearizable: boolean): void {
+    if (this.stopping) throw new ServerStoppedError();
+    if (linearizable && this.isLearner()) throw new NotSupportedForLearnerError();
+    if (linearizable && this.leader === '') throw new NoLeaderError();
+  }
+
+  private isLearner(): boolean {
+    return this.membership.get(this.config.memberId)?.isLearner ?? false;
+  }
+
+  async write(request: WriteRequest, signal?: AbortSignal): Promise<{ response: KvResponse; header: ResponseHeaderInfo }> {
+    this.checkAvailable(true);
+    if (this.writes.size >= MAX_PENDING_PROPOSALS) throw new TooManyRequestsError();
+    const id = this.nextRequestId();
+    const done = this.writes.wait(id, this.config.requestTimeoutMs, () => new RequestTimeoutError(), signal, () => new RequestCanceledError());
+    try {
+      this.raft.propose(encodeKvEntry(id, request));
+    } catch (err) {
+      this.writes.fail(id, err instanceof ProposalDroppedError ? new NoLeaderError() : err);
+    }
+    this.wake();
+    const { response } = await done;
+    return { response, header: this.header() };
+  }
+
+  async read(
+    request: ReadRequest,
+    options: { serializable: boolean },
+    signal?: AbortSignal,
+  ): Promise<{ response: RangeResponse | TxnResponse | KvResponse; header: ResponseHeaderInfo }> {
+    if (request.kind === 'txn' && txnWrites(request)) return this.write(request, signal);
+    this.checkAvailable(!options.serializable);
+    if (!options.serializable) await this.barrier(signal);
+    const response = this.kv.apply(request);
+    return { response, header: this.header() };
+  }
+
+  private async barrier(signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) throw new RequestCanceledError();
+    try {
+      await this.reads.barrier();
+    } catch (err) {
+      throw err instanceof ProposalDroppedError ? new NoLeaderError() : err;
+    }
+    if (signal?.aborted) throw new RequestCanceledError();
+  }
+
+  async members(): Promise<{ members: MemberInfo[]; header: ResponseHeaderInfo }> {
+    this.checkAvailable(true);
+    await this.barrier();
+    return { members: this.membership.list(), header: this.header() };
+  }
+
+  async addMember(peerURLs: string[], isLearner: boolean): Promise<{ member: MemberInfo; members: MemberInfo[]; header: ResponseHeaderInfo }> {
+    this.checkAvailable(true);
+    let urls: string[];
+    try {
+      urls = peerURLs.map((u) => parseMemberUrl(u, 'peerURLs'));
+    } catch {
+      throw new MemberBadUrlsError();
+    }
+    if (urls.length === 0) throw new MemberBadUrlsError();
+    if (this.membership.ownerOfPeerUrl(urls)) throw new PeerUrlExistsError();
+    const id = computeAddedMemberId(urls, this.config.clusterToken, Date.now());
+    const member: MemberInfo = { id, name: '', peerURLs: urls, clientURLs: [], isLearner };
+    const { members } = await this.proposeConfChange(isLearner ? ConfChangeType.AddLearnerNode : ConfChangeType.AddNode, id, {
+      name: '',
+      peerURLs: urls,
+      clientURLs: [],
+    });
+    return { member, members, header: this.header() };
+  }
+
+  async removeMember(id: string): Promise<{ members: MemberInfo[]; header: ResponseHeaderInfo }> {
+    this.checkAvailable(true);
+    if (!this.membership.has(id)) throw new MemberNotFoundError();
+    const { members } = await this.proposeConfChange(ConfChangeType.RemoveNode, id, undefined);
+    return { members, header: this.header() };
+  }
+
+  async promoteMember(id: string): Promise<{ members: MemberInfo[]; header: ResponseHeaderInfo }> {
+    this.checkAvailable(true);
+    const m = this.membership.get(id);
+    if (!m) throw new MemberNotFoundError();
+    if (!m.isLearner) throw new MemberNotLearnerError();
+    // etcd's rule: a learner is ready when it has 90% of the leader's log. Only the leader knows.
+    if (this.leader === this.config.memberId) {
+      const st = this.raft.status();
+      const pr = st.progress?.get(id);
+      if (!pr || pr.match < st.commit * 0.9) throw new LearnerNotReadyError();
+    }
+    const { members } = await this.proposeConfChange(ConfChangeType.AddNode, id, undefined);
+    return { members, header: this.header() };
+  }
+
+  private async proposeConfChange(type: ConfChangeType, nodeId: string, member: { name: string; peerURLs: string[]; clientURLs: string[] } | undefined): Promise<MembershipOutcome> {
+    const requestId = this.nextRequestId();
+    const done = this.confWaiters.wait(requestId, this.config.requestTimeoutMs, () => new RequestTimeoutError());
+    try {
+      this.raft.proposeConfChange({ type, nodeId, context: encodeConfChangeContext({ requestId, ...(member ? { member } : {}) }) });
+    } catch (err) {
+      this.confWaiters.fail(requestId, err instanceof ProposalDroppedError ? new NoLeaderError() : err);
+    }
+    this.wake();
+    return await done;
+  }
+
+  async status(): Promise<{ status: MemberStatus; header: ResponseHeaderInfo }> {
+    const errors: string[] = [];
+    if (this.leader === '') errors.push('etcdserver: no leader');
+    const status: MemberStatus = {
+      version: this.config.version,
+      dbSize: this.kv.stats().dbSize,
+      leader: this.leader,
+      raftIndex: this.commit,
+      raftTerm: this.term,
+      raftAppliedIndex: this.applied,
+      isLearner: this.isLearner(),
+      errors,
+    };
+    return { status, header: this.header() };
+  }
+
+  async hashKV(revision: number): Promise<{ hash: number; compactRevision: number; header: ResponseHeaderInfo }> {
+    if (this.stopping) throw new ServerStoppedError();
+    const header = this.header();
+    const r = await this.kv.hashKVAsync(revision);
+    return { hash: r.hash, compactRevision: r.compactRevision, header };
+  }
+
+  async openSnapshot(options: { serializable: boolean }, signal?: AbortSignal): Promise<{ header: SnapshotHeader; stream: Readable }> {
+    this.checkAvailable(!options.serializable);
+    if (!options.serializable) await this.barrier(signal);
+    const term = this.raftStorage.term(Math.max(this.applied, this.raftStorage.firstIndex() - 1));
+    const base = this.snapshotHeaderBase(this.applied, term);
+    const opened = this.snapshots.open(this.kv, { ...base, extra: { consistency: options.serializable ? 'serializable' : 'linearizable' } });
+    if (signal) {
+      const onAbort = () => opened.stream.destroy(new RequestCanceledError());
+      signal.addEventListener('abort', onAbort, { once: true });
+      opened.stream.once('close', () => signal.removeEventListener('abort', onAbort));
+    }
+    return opened;
+  }
+
+  // ---- stopping ---------------------------------------------------------------------------
+
+  private fail(err: Error): void {
+    this.config.log(`stopping: ${err.message}`);
+    void this.stop(err);
+  }
+
+  /** Stops the member: fails pending requests, closes the peer network and storage. */
+  async stop(reason?: Error): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.ticker) clearInterval(this.ticker);
+    this.writes.failAll(() => new ServerStoppedError());
+    this.confWaiters.failAll(() => new ServerStoppedError());
+    this.reads.failAll(() => new ServerStoppedError());
+    await this.transport.close();
+    // Wait for a Ready being handled (it may be writing) before closing storage under it.
+    while (this.loopRunning) await new Promise((r) => setImmediate(r));
+    try {
+      this.boot.durability.close();
+    } catch {
+      /* already failed; the reason below says why */
+    }
+    this.resolveStopped(reason);
+  }
+
+  /** This member's ID (16 hex digits). */
+  get id(): string {
+    return this.config.memberId;
+  }
+}
+
+/** The member was removed from the cluster; it must not run again with this data directory. */
+export class MemberRemovedError extends Error {
+  constructor() {
+    super('this member was removed from the cluster');
+  }
+}
+
+function txnWrites(t: TxnRequest): boolean {
+  const ops = [...t.success, ...t.failure];
+  return ops.some((op) => op.kind !== 'range' && (op.kind !== 'txn' || txnWrites(op)));
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+

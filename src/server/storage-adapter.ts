@@ -1,0 +1,29 @@
+// The member's Durability port over src/storage's MemberStorage.
+import type { Entry, HardState, SnapshotMetadata } from '../raft/types.js';
+import type { MemberStorage } from '../storage/member-storage.js';
+import type { Durability } from './durability.js';
+
+/** Adapts MemberStorage to the member's needs. */
+export class StorageDurability implements Durability {
+  constructor(private readonly storage: MemberStorage) {}
+
+  save(hardState: HardState | undefined, entries: readonly Entry[], mustSync: boolean): void {
+    // A hard state whose only change is the commit index may be lost and relearned from the
+    // leader (raft allows it), so it does not cost an fsync of its own.
+    if (!mustSync && entries.length === 0) return;
+    this.storage.save(hardState, entries);
+  }
+
+  async saveSnapshot(metadata: SnapshotMetadata, chunks: AsyncIterable<Uint8Array>): Promise<string> {
+    await this.storage.saveSnapshot(metadata, chunks);
+    return this.storage.snapshotPath(metadata);
+  }
+
+  releaseBefore(index: number): void {
+    this.storage.releaseBefore(index);
+  }
+
+  close(): void {
+    this.storage.close();
+  }
+}

@@ -170,7 +170,10 @@ export class Raft {
       return false;
     }
     const snap: Snapshot = this.raftLog.snapshot();
-    if (snap.metadata.index === 0) throw new Error('need a non-empty snapshot to send');
+    // Index 0 is fine when it carries the bootstrap configuration: a joiner needs exactly that.
+    if (snap.metadata.index === 0 && snap.metadata.confState.voters.length === 0) {
+      throw new Error('need a non-empty snapshot to send');
+    }
     this.logger.info(`${this.id} sends snapshot at ${snap.metadata.index} to ${to} (match ${pr.match}, next ${pr.next})`);
     pr.becomeSnapshot(snap.metadata.index);
     this.send(this.out({ type: MessageType.Snap, to, snapshot: snap }));
@@ -578,6 +581,13 @@ export class Raft {
   private handleAppResp(m: Message, pr: Progress): void {
     pr.recentActive = true;
     if (m.reject) {
+      if (m.index < this.raftLog.firstIndex()) {
+        // Rejected at (or below) the start of our log: only a snapshot can help. This is how a
+        // member joining with no configuration gets the membership the log starts from.
+        if (pr.state === ProgressState.Replicate) pr.becomeProbe();
+        if (pr.state !== ProgressState.Snapshot) this.maybeSendSnapshot(m.from, pr);
+        return;
+      }
       // The follower says where its log might match ours (rejectHint) and the term there
       // (logTerm); skip straight past every entry of terms it cannot have.
       let nextProbe = m.rejectHint;
@@ -719,7 +729,18 @@ export class Raft {
     }
   }
 
+  /** True for a member that joined with no configuration and has not yet received one. */
+  private awaitingConfiguration(): boolean {
+    return this.trk.progress.size === 0 && this.raftLog.lastIndex() === 0;
+  }
+
   private handleAppendEntries(m: Message): void {
+    if (this.awaitingConfiguration()) {
+      // Our empty log would "match" the leader's at index 0, but the log alone does not say
+      // who the initial members are: ask for the snapshot that does.
+      this.send(this.out({ type: MessageType.AppResp, to: m.from, index: m.index, reject: true, rejectHint: 0 }));
+      return;
+    }
     if (m.index < this.raftLog.committed) {
       // Everything up to commit is already settled here; tell the leader where we are.
       this.send(this.out({ type: MessageType.AppResp, to: m.from, index: this.raftLog.committed }));
@@ -757,18 +778,21 @@ export class Raft {
   /** Installs a snapshot from the leader; false when it is stale or already covered. */
   private restore(s: Snapshot): boolean {
     const { index, term, confState } = s.metadata;
-    if (index <= this.raftLog.committed) return false;
+    // A joiner takes even the bootstrap snapshot (index 0): it brings the initial membership,
+    // which may predate the joiner's own addition (that follows in the log).
+    const joining = this.awaitingConfiguration() && confState.voters.length > 0;
+    if (index <= this.raftLog.committed && !joining) return false;
     if (this.role !== Role.Follower) {
       // Defence in depth: only followers restore snapshots.
       this.becomeFollower(this.term + 1, NO_NODE);
       return false;
     }
     // A snapshot whose configuration leaves us out is a mistake somewhere: refuse it.
-    if (!confState.voters.includes(this.id) && !confState.learners.includes(this.id)) {
+    if (!joining && !confState.voters.includes(this.id) && !confState.learners.includes(this.id)) {
       this.logger.warn(`${this.id} refused snapshot at ${index}: not in its configuration`);
       return false;
     }
-    if (this.raftLog.matchTerm(index, term)) {
+    if (!joining && this.raftLog.matchTerm(index, term)) {
       // We have the entry the snapshot ends with, hence everything before it: just commit.
       this.raftLog.commitTo(index);
       return false;

@@ -37,6 +37,7 @@ export class Member {
   /** How many Readies carried entries to persist, and how many had mustSync. */
   persists = 0;
   syncs = 0;
+  snapshotsApplied = 0;
   readonly opts: MemberOptions;
 
   constructor(id: NodeId, storage: MemoryStorage, opts: MemberOptions, applied = 0) {
@@ -54,7 +55,8 @@ export class Member {
       storage: this.storage,
       electionTick: this.opts.electionTick ?? 10,
       heartbeatTick: this.opts.heartbeatTick ?? 1,
-      randomInt: this.opts.randomInt ?? (() => 0),
+      // Distinct but reproducible timeouts per member, so that elections do not split forever.
+      randomInt: this.opts.randomInt ?? seededRandomInt(idSeed(this.id)),
       preVote: this.opts.preVote,
       checkQuorum: this.opts.checkQuorum,
       maxInflightMsgs: this.opts.maxInflightMsgs,
@@ -148,8 +150,12 @@ export class Network {
       }
       // 3. apply
       if (rd.snapshot) {
+        // The tests' state machine is the list of applied entries; a snapshot carries it inline.
         mem.appliedIndex = rd.snapshot.metadata.index;
         mem.confState = rd.snapshot.metadata.confState;
+        mem.applied.length = 0;
+        for (const e of (rd.snapshot.data as Entry[] | undefined) ?? []) mem.applied.push(e);
+        mem.snapshotsApplied++;
       }
       for (const e of rd.committedEntries) {
         if (e.type === EntryType.ConfChange) {
@@ -168,6 +174,13 @@ export class Network {
 
   processAll(): void {
     for (const id of this.members.keys()) this.process(id);
+  }
+
+  /** Has `id` snapshot its state at its applied index and compact its log up to there. */
+  snapshotAndCompact(id: NodeId): void {
+    const mem = this.get(id);
+    mem.storage.createSnapshot(mem.appliedIndex, mem.confState, mem.applied.slice());
+    mem.storage.compact(mem.appliedIndex);
   }
 
   /** Whether a message from `from` to `to` is currently lost. */
@@ -193,6 +206,12 @@ export class Network {
     if (to && !this.dropped(m)) {
       to.node.step(this.rewrite ? this.rewrite(m) : m);
       this.process(m.to);
+      // As a server does once a snapshot stream completes: tell the sender it arrived.
+      const from = this.members.get(m.from);
+      if (m.type === MessageType.Snap && from) {
+        from.node.reportSnapshot(m.to, true);
+        this.process(m.from);
+      }
     }
     return m;
   }
@@ -285,6 +304,12 @@ export function bytes(s: string): Uint8Array {
 /** The texts of the applied entries of a member. */
 export function appliedTexts(m: Member): string[] {
   return m.applied.map((e) => dec.decode(e.data));
+}
+
+function idSeed(id: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 16777619);
+  return h >>> 0;
 }
 
 /** A deterministic PRNG (mulberry32) for tests that need varied election timeouts. */

@@ -44,17 +44,15 @@ class SnapshotEncodeStream extends Readable {
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     const it = this.recordIterator;
     this.recordIterator = undefined;
-    if (it?.return === undefined) {
-      callback(error);
-      return;
+    // Close the source (a read view, a file) even when the consumer gave up half way; without
+    // waiting for it, since a source stuck in next() must not keep the stream from closing.
+    try {
+      const closing = it?.return?.();
+      if (closing instanceof Promise) closing.catch(() => undefined);
+    } catch {
+      // A source that fails to close has nothing more to tell this stream.
     }
-    // Close the source (a read view, a file) even when the consumer gave up half way.
-    Promise.resolve()
-      .then(() => it.return!())
-      .then(
-        () => callback(error),
-        () => callback(error),
-      );
+    callback(error);
   }
 
   private async pump(): Promise<void> {

@@ -43,6 +43,7 @@ export interface KvHashResult {
   readonly hash: number;
   /** The revision that was hashed. */
   readonly revision: number;
+  /** As etcd reports it: -1 if the store was never compacted. */
   readonly compactRevision: number;
 }
 
@@ -77,8 +78,11 @@ type Mutable<T> = { -readonly [P in keyof T]: T[P] };
 export class MvccStore implements ReadViewSource {
   private readonly index = new OrderedIndex<Version>();
   private rev = 1;
-  /** The replicated compact revision: what compactions have been applied (the same on every member). */
-  private compactRev = 0;
+  /**
+   * The replicated compact revision: what compactions have been applied (the same on every
+   * member). -1 until the first compaction, as in etcd, where compacting to 0 is then allowed once.
+   */
+  private compactRev = -1;
   /** Reads below this fail as compacted even above compactRev: a store restored from a snapshot has no older history. */
   private historyStart = 0;
   /** History below this has been physically dropped; trails compactRev while read views pin older revisions. */
@@ -117,9 +121,9 @@ export class MvccStore implements ReadViewSource {
     return this.rev;
   }
 
-  /** The replicated compact revision (0 if never compacted). */
+  /** The replicated compact revision (0 if never compacted; snapshot headers carry this). */
   get compactRevision(): number {
-    return this.compactRev;
+    return Math.max(0, this.compactRev);
   }
 
   /** The oldest revision this store can still read. */
@@ -129,7 +133,7 @@ export class MvccStore implements ReadViewSource {
 
   /** Status figures. */
   stats(): MvccStats {
-    return { revision: this.rev, compactRevision: this.compactRev, keyCount: this.live, dbSize: this.bytes };
+    return { revision: this.rev, compactRevision: this.compactRevision, keyCount: this.live, dbSize: this.bytes };
   }
 
   /** Applies one request (a committed raft entry, or a local read). Throws a KvError and changes nothing if it fails. */
@@ -221,6 +225,7 @@ export class MvccStore implements ReadViewSource {
 
   /** hashKV in batches, yielding to the event loop between them so a large store does not stall the server. */
   async hashKVAsync(revision = 0, batchSize = 4096): Promise<KvHashResult> {
+    const compactRevision = this.compactRev;
     const view = this.openReadView(revision);
     try {
       const hasher = new KvHasher();
@@ -230,7 +235,7 @@ export class MvccStore implements ReadViewSource {
         if (batch.length < batchSize) break;
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
-      return { hash: hasher.digest(), revision: view.revision, compactRevision: view.compactRevision };
+      return { hash: hasher.digest(), revision: view.revision, compactRevision };
     } finally {
       view.close();
     }
@@ -252,7 +257,7 @@ export class MvccStore implements ReadViewSource {
     }
     this.pins.set(rev, (this.pins.get(rev) ?? 0) + 1);
     const count = !range && rev === this.rev ? this.live : undefined;
-    return new ReadView(this, rev, this.compactRev, start, end, count);
+    return new ReadView(this, rev, this.compactRevision, start, end, count);
   }
 
   /** @internal ReadViewSource: a batch of live records. */
@@ -507,7 +512,8 @@ export class MvccStore implements ReadViewSource {
   /** @internal used by Loader: sets the revisions of a restored store. */
   setRestoredRevisions(revision: number, compactRevision: number): void {
     this.rev = revision;
-    this.compactRev = compactRevision;
+    // A header's 0 cannot tell "never compacted" from "compacted at 0"; read it as never, like a fresh store.
+    this.compactRev = compactRevision > 0 ? compactRevision : -1;
     this.historyStart = revision;
     this.physicalRev = revision;
   }

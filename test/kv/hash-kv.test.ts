@@ -72,13 +72,14 @@ test('hashKV at a past revision hashes that revision and checks its bounds', asy
   put(s, 'a', '1'); // 2
   const at2 = s.hashKV().hash;
   put(s, 'a', '2'); // 3
-  assert.deepEqual(s.hashKV(2), { hash: at2, revision: 2, compactRevision: 0 });
+  assert.deepEqual(s.hashKV(2), { hash: at2, revision: 2, compactRevision: -1 }, 'never compacted reads -1, as etcd reports it');
   assert.equal((await s.hashKVAsync(2, 1)).hash, at2);
   assert.equal((await s.hashKVAsync()).hash, s.hashKV().hash);
   s.compact({ kind: 'compaction', revision: 3 });
   assert.throws(() => s.hashKV(2), CompactedError);
   assert.throws(() => s.hashKV(4), FutureRevisionError);
   assert.equal(s.hashKV(3).compactRevision, 3);
+  assert.equal((await s.hashKVAsync()).compactRevision, 3);
 });
 
 test('a store rebuilt from its records has the same hash, counts and reads', async () => {

@@ -451,7 +451,7 @@ export class Raft {
         this.send(this.out({ type: MessageType.AppResp, to: m.from }));
       } else if (m.type === MessageType.PreVote) {
         // Answer so that a pre-candidate with a stale term learns ours.
-        this.send(this.out({ type: MessageType.PreVoteResp, to: m.from, reject: true }));
+        this.send(this.rejectVote(m));
       }
       return;
     }
@@ -474,7 +474,7 @@ export class Raft {
             this.vote = m.from;
           }
         } else {
-          this.send(this.out({ type: voteRespType(m.type), to: m.from, reject: true }));
+          this.send(this.rejectVote(m));
         }
         return;
       }
@@ -483,6 +483,16 @@ export class Raft {
         else if (this.role === Role.Follower) this.stepFollower(m);
         else this.stepCandidate(m);
     }
+  }
+
+  /**
+   * A vote rejection. It also carries our commit index and the term there: a candidate holding
+   * that same entry knows it is committed (log matching) and may apply up to it. Without this a
+   * removed leader's last voter could wait forever to learn that its removal committed.
+   */
+  private rejectVote(m: Message): Message {
+    const commit = this.raftLog.committed;
+    return this.out({ type: voteRespType(m.type), to: m.from, reject: true, commit, logTerm: this.raftLog.termOrZero(commit) });
   }
 
   private stepLeader(m: Message): void {
@@ -672,6 +682,9 @@ export class Raft {
         return;
     }
     if (m.type !== myVoteResp) return;
+    if (m.reject && m.commit > this.raftLog.committed && this.raftLog.matchTerm(m.commit, m.logTerm)) {
+      this.raftLog.commitTo(m.commit);
+    }
     const res = this.poll(m.from, m.type, !m.reject);
     if (res === VoteResult.Won) {
       if (this.role === Role.PreCandidate) {

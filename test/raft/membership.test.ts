@@ -123,3 +123,27 @@ test('a conf change entry round-trips through the log to every member', () => {
   net.tickAll(1);
   for (const id of ['a', 'b', 'c']) assert.deepEqual(net.get(id).confState.learners, ['d'], id);
 });
+
+test('the last voter learns that the leader removal committed from a vote rejection and takes over', () => {
+  const net = new Network(['a', 'b']);
+  net.elect('a');
+  net.tickAll(1);
+  const a = net.get('a');
+  const b = net.get('b');
+  a.node.proposeConfChange({ type: ConfChangeType.RemoveNode, nodeId: 'a' });
+  net.process('a');
+  a.node.propose(bytes('late'));
+  net.process('a');
+  // b stores the removal but neither the later entry nor the news that the removal committed.
+  net.filters.push((m) => m.from === 'a' && m.to === 'b' && (m.entries.some((e) => e.index === 3) || m.commit >= 2));
+  net.stabilize();
+  assert.equal(a.role(), Role.Follower, 'a applied its own removal and stepped down');
+  assert.equal(a.node.status().lastIndex, 3);
+  assert.equal(b.node.status().commit, 1);
+  assert.equal(b.node.status().lastIndex, 2);
+  net.heal();
+  // a refuses b's votes (a's log is longer) but tells b where it committed: b applies the
+  // removal, becomes the only voter and elects itself.
+  net.tickUntil(() => b.role() === Role.Leader, 200);
+  assert.deepEqual(b.node.status().confState, { voters: ['b'], learners: [] });
+});

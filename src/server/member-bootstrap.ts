@@ -63,7 +63,7 @@ export async function bootMember(opts: BootOptions): Promise<BootResult> {
           `${DATA_DIR_HINT}; or give the flags this directory was created with`,
         );
       }
-      initialMembers = membershipOf(derived.members, opts);
+      initialMembers = membershipOf(derived.members);
     }
     clusterId = identity.clusterId;
     memberId = identity.memberId;
@@ -76,7 +76,7 @@ export async function bootMember(opts: BootOptions): Promise<BootResult> {
       const me = derived.members.find((m) => m.name === opts.name)!;
       clusterId = derived.clusterId;
       memberId = me.id;
-      initialMembers = membershipOf(derived.members, opts);
+      initialMembers = membershipOf(derived.members);
     } else {
       const answer = await askPeers(opts);
       const me = answer.members.find((m) => m.peerURLs.some((u) => opts.advertisePeerUrls.includes(u)));
@@ -142,13 +142,14 @@ export async function bootMember(opts: BootOptions): Promise<BootResult> {
   };
 }
 
-function membershipOf(members: readonly { id: string; name: string; peerURLs: readonly string[] }[], opts: BootOptions): Membership {
+function membershipOf(members: readonly { id: string; name: string; peerURLs: readonly string[] }[]): Membership {
   return new Membership(
     members.map((m) => ({
       id: m.id,
       name: m.name,
       peerURLs: [...m.peerURLs],
-      clientURLs: m.name === opts.name ? [...opts.advertiseClientUrls] : [],
+      // Every member must build the same table (it is replicated state): client URLs are published later.
+      clientURLs: [],
       isLearner: false,
     })),
   );

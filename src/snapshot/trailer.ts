@@ -41,7 +41,11 @@ export function encodeTrailer(t: SnapshotTrailer): Buffer {
   return b;
 }
 
-/** Checks the trailer's CRC and end magic and parses it; `offset` is where it starts in the file. */
+/**
+ * Checks the trailer's CRC and end magic and parses it; `offset` is where it starts in the file.
+ * Reading the last 80 bytes of a file this way gives its counts and hashes without a full read,
+ * but proves nothing about the bytes before it: only a full read checks the SHA-256.
+ */
 export function decodeTrailer(b: Buffer, offset: number): SnapshotTrailer {
   const stored = b.readUInt32BE(TRAILER_CRC_SPAN);
   const computed = crc32(b.subarray(0, TRAILER_CRC_SPAN));

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { ExitCode, IntegrityError } from '../../src/errors.js';
 import { KvHasher } from '../../src/kv/kv-hash.js';
 import type { KeyValueRecord } from '../../src/kv/record.js';
-import { decodeSnapshot, encodeSnapshot, readSnapshotHeader, verifySnapshot } from '../../src/snapshot/index.js';
+import { TRAILER_BYTES, decodeSnapshot, decodeTrailer, encodeSnapshot, readSnapshotHeader, verifySnapshot } from '../../src/snapshot/index.js';
 import { FIXTURE_DIR, buildSnapshotFixtures, readFixtureInput } from '../../scripts/make-snapshot-fixtures.js';
 import { collect, plain } from './helpers.js';
 
@@ -83,4 +83,13 @@ test('the header of a fixture with a damaged chunk or trailer still reads, since
   for (const name of ['header-bitflip.lbsnap', 'wrong-magic.lbsnap', 'future-version.lbsnap']) {
     await assert.rejects(readSnapshotHeader(createReadStream(fixture(name))), { message: FAILURES[name] }, name);
   }
+});
+
+test('the trailer can be read from the last 80 bytes of a file without reading the rest', () => {
+  const bytes = readFileSync(fixture('valid.lbsnap'));
+  const trailer = decodeTrailer(bytes.subarray(bytes.length - TRAILER_BYTES), bytes.length - TRAILER_BYTES);
+  assert.equal(trailer.recordCount, 8);
+  assert.equal(trailer.byteCount, bytes.length - TRAILER_BYTES);
+  const damaged = readFileSync(fixture('trailer-bitflip.lbsnap'));
+  assert.throws(() => decodeTrailer(damaged.subarray(damaged.length - TRAILER_BYTES), 1209), { message: FAILURES['trailer-bitflip.lbsnap'] });
 });

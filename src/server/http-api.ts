@@ -201,21 +201,28 @@ export function sendError(res: ServerResponse, err: unknown): void {
   sendJson(res, status, body);
 }
 
+// After refusing an oversized body the rest is read and thrown away for a while, so the client
+// gets to read the 400 (closing at once would reset the connection and lose the answer); past
+// this many bytes the connection is cut.
+const DRAIN_LIMIT = 16 * 1024 * 1024;
+
 function readBody(req: IncomingMessage, cap: number, onBody: (text: string) => void, onTooLarge: () => void): void {
-  const declared = Number(req.headers['content-length']);
-  if (declared > cap) {
-    onTooLarge();
-    return;
-  }
   const chunks: Buffer[] = [];
   let size = 0;
   let refused = false;
+  const refuse = () => {
+    refused = true;
+    chunks.length = 0;
+    onTooLarge();
+  };
   req.on('data', (chunk: Buffer) => {
-    if (refused) return;
     size += chunk.length;
+    if (refused) {
+      if (size > cap + DRAIN_LIMIT) req.socket.destroy();
+      return;
+    }
     if (size > cap) {
-      refused = true;
-      onTooLarge();
+      refuse();
       return;
     }
     chunks.push(chunk);
@@ -223,6 +230,7 @@ function readBody(req: IncomingMessage, cap: number, onBody: (text: string) => v
   req.on('end', () => {
     if (!refused) onBody(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'));
   });
+  if (Number(req.headers['content-length']) > cap) refuse();
 }
 
 /** Starts the client API for one member on `listenUrl` (http://host:port; port 0 picks a free one). */
@@ -276,12 +284,7 @@ export async function startHttpApi(member: MemberService, listenUrl: string, opt
           },
         );
       },
-      () => {
-        // Answer at once and drop the connection: reading the rest of a flood would be the attack.
-        res.setHeader('connection', 'close');
-        sendError(res, new RequestTooLargeError());
-        res.on('finish', () => req.destroy());
-      },
+      () => sendError(res, new RequestTooLargeError()),
     );
   });
   server.keepAliveTimeout = 60_000;

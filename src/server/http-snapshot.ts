@@ -2,6 +2,7 @@
 // first byte is answered in etcd's JSON error shape; after it, the response is destroyed so the
 // client sees a truncated chunked stream (never a clean end that could pass for a whole snapshot).
 import type { ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { MemberService } from './member-service.js';
 import { MessageSchema, bool, parseBody } from './http-json.js';
 import { errorResponse } from './http-errors.js';
@@ -16,9 +17,12 @@ export function streamSnapshot(
   log: (line: string) => void,
 ): void {
   const controller = new AbortController();
-  // The client going away releases the member's read view.
+  let source: Readable | undefined;
+  // The client going away releases the member's read view, whether or not the member watches the signal.
   const onClose = () => {
-    if (!res.writableFinished) controller.abort(new Error('client went away'));
+    if (res.writableFinished) return;
+    controller.abort(new Error('client went away'));
+    source?.destroy();
   };
   res.on('close', onClose);
   void run().catch((err) => {
@@ -35,6 +39,11 @@ export function streamSnapshot(
   async function run(): Promise<void> {
     const serializable = bool(SNAPSHOT.read(parseBody(text)), 'serializable');
     const { header, stream } = await member.openSnapshot({ serializable }, controller.signal);
+    source = stream;
+    if (controller.signal.aborted) {
+      stream.destroy();
+      return;
+    }
     const iterator = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     try {
       // Hold the status line until the first bytes exist, so an immediate failure still gets the JSON shape.

@@ -4,7 +4,8 @@
 
 /** The index key for key bytes. */
 export function indexKey(key: Uint8Array): string {
-  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
+  const buf = Buffer.isBuffer(key) ? key : Buffer.from(key.buffer, key.byteOffset, key.byteLength);
+  return buf.toString('latin1', 0, buf.length);
 }
 
 /** The key bytes for an index key (a fresh Buffer). */

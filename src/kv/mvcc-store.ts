@@ -167,7 +167,7 @@ export class MvccStore implements ReadViewSource {
     const writeRev = this.rev + 1;
     const prev = this.execPut(request, writeRev);
     this.rev = writeRev;
-    return { kind: 'put', revision: this.rev, ...(prev ? { prevKv: prev } : {}) };
+    return prev ? { kind: 'put', revision: writeRev, prevKv: prev } : { kind: 'put', revision: writeRev };
   }
 
   /** Deletes a key or range; bumps the revision only if something was deleted. */
@@ -488,16 +488,26 @@ export class MvccStore implements ReadViewSource {
     let target = this.compactRev;
     for (const pinned of this.pins.keys()) if (pinned < target) target = pinned;
     if (target <= this.physicalRev) return;
-    for (const k of this.withHistory) {
-      const head = this.index.get(k)!;
+    const gone: string[] = [];
+    const visit = (k: string, head: Version): void => {
       const result = compactChain(head, target, k.length);
       this.bytes -= result.freedBytes;
-      if (result.head === null) {
-        this.index.delete(k);
-        this.withHistory.delete(k);
-      } else if (result.settled) {
-        this.withHistory.delete(k);
-      }
+      if (result.head === null) gone.push(k);
+      else if (result.settled) this.withHistory.delete(k);
+    };
+    if (this.withHistory.size > this.index.size >>> 3) {
+      // Most keys have history: one walk along the leaves beats a descent per key.
+      this.index.scan('', null, (k, head) => {
+        if (this.withHistory.has(k)) visit(k, head);
+        return true;
+      });
+    } else {
+      for (const k of this.withHistory) visit(k, this.index.get(k)!);
+    }
+    // Keys whose whole history is gone leave the index after the walk: it must not change under a scan.
+    for (const k of gone) {
+      this.index.delete(k);
+      this.withHistory.delete(k);
     }
     this.physicalRev = target;
   }

@@ -28,6 +28,7 @@ class SnapshotEncodeStream extends Readable {
   private sync = false;
   private pumping = false;
   private wanted = false;
+  private started = false;
   private ended = false;
 
   constructor(writer: SnapshotWriter, source: RecordSource, highWaterMark: number) {
@@ -56,10 +57,11 @@ class SnapshotEncodeStream extends Readable {
   }
 
   private async pump(): Promise<void> {
-    if (this.ended) return;
+    if (this.ended || this.destroyed) return;
     this.pumping = true;
     try {
-      if (this.recordIterator === undefined) {
+      if (!this.started) {
+        this.started = true;
         if (Symbol.asyncIterator in this.source) {
           this.recordIterator = (this.source as AsyncIterable<KeyValueRecord>)[Symbol.asyncIterator]();
         } else {
@@ -70,6 +72,7 @@ class SnapshotEncodeStream extends Readable {
       }
       while (this.wanted && !this.destroyed) {
         const it = this.recordIterator;
+        if (it === undefined) return;
         const step = this.sync ? (it as Iterator<KeyValueRecord>).next() : await it.next();
         if (this.destroyed) return;
         if (step.done) {

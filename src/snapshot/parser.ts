@@ -100,7 +100,10 @@ export class SnapshotParser {
     }
   }
 
-  /** Call at end of input: throws when the snapshot is incomplete; returns the summary otherwise. */
+  /**
+   * Call at end of input, once next() has returned undefined (events still pending are dropped):
+   * throws when the snapshot is incomplete or bad, returns the summary otherwise.
+   */
   finish(): SnapshotSummary {
     // Drain what is buffered first, so an error inside the data wins over "truncated".
     while (this.next() !== undefined);

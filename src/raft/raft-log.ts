@@ -54,24 +54,30 @@ export class RaftLog {
     return this.storage.term(i);
   }
 
-  /** The term of entry `i`, or 0 when it is compacted or not present. */
-  termOrZero(i: number): number {
+  /**
+   * The term of entry `i`, or undefined when it is compacted or not present. Checks bounds
+   * first: building an Error (with its stack) per miss is the dominant cost on the hot path.
+   */
+  maybeTerm(i: number): number | undefined {
+    const t = this.unstable.maybeTerm(i);
+    if (t !== undefined) return t;
+    if (i + 1 < this.firstIndex() || i > this.lastIndex()) return undefined;
     try {
-      return this.term(i);
+      return this.storage.term(i);
     } catch (e) {
-      if (e instanceof CompactedError || e instanceof UnavailableError) return 0;
+      if (e instanceof CompactedError || e instanceof UnavailableError) return undefined;
       throw e;
     }
   }
 
+  /** The term of entry `i`, or 0 when it is compacted or not present. */
+  termOrZero(i: number): number {
+    return this.maybeTerm(i) ?? 0;
+  }
+
   /** True when the log has entry `i` with term `t`. */
   matchTerm(i: number, t: number): boolean {
-    try {
-      return this.term(i) === t;
-    } catch (e) {
-      if (e instanceof CompactedError || e instanceof UnavailableError) return false;
-      throw e;
-    }
+    return this.maybeTerm(i) === t;
   }
 
   /** True when a log ending at (lastIndex, lastTerm) is at least as up to date as this one. */
@@ -121,13 +127,8 @@ export class RaftLog {
    */
   findConflictByTerm(index: number, term: number): { index: number; term: number } {
     for (;;) {
-      let t: number;
-      try {
-        t = this.term(index);
-      } catch (e) {
-        if (e instanceof CompactedError || e instanceof UnavailableError) return { index, term: 0 };
-        throw e;
-      }
+      const t = this.maybeTerm(index);
+      if (t === undefined) return { index, term: 0 };
       if (t <= term) return { index, term: t };
       index--;
     }

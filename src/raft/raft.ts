@@ -17,6 +17,7 @@ import type { ConfChange, ConfState, Entry, HardState, Message, NodeId, ReadStat
 export const CAMPAIGN_TRANSFER = 'transfer';
 
 const EMPTY = new Uint8Array(0);
+const NO_ENTRIES: readonly Entry[] = Object.freeze([]);
 const NOOP_LOGGER = { info(): void {}, warn(): void {} };
 
 enum CampaignType {
@@ -136,8 +137,22 @@ export class Raft {
   }
 
   /** Builds an outgoing message from this member, stamped with the current term unless given. */
-  private out(fields: Partial<Message> & Pick<Message, 'type' | 'to'>): Message {
-    return message({ from: this.id, term: this.term, ...fields });
+  private out(f: Partial<Message> & Pick<Message, 'type' | 'to'>): Message {
+    // Spelled out rather than spread: this runs for every message on the hot path.
+    const m: Message = {
+      type: f.type,
+      from: this.id,
+      to: f.to,
+      term: f.term ?? this.term,
+      logTerm: f.logTerm ?? 0,
+      index: f.index ?? 0,
+      entries: f.entries ?? NO_ENTRIES,
+      commit: f.commit ?? 0,
+      reject: f.reject ?? false,
+      rejectHint: f.rejectHint ?? 0,
+      context: f.context ?? '',
+    };
+    return f.snapshot ? { ...m, snapshot: f.snapshot } : m;
   }
 
   /** Sends an App (or a snapshot) to `to` if its progress allows; true when something was sent. */
@@ -609,7 +624,12 @@ export class Raft {
       return;
     }
     const oldPaused = pr.isPaused();
-    if (!(pr.maybeUpdate(m.index) || (pr.match === m.index && pr.state === ProgressState.Probe))) return;
+    const updated = pr.maybeUpdate(m.index);
+    const probeAcked = pr.match === m.index && pr.state === ProgressState.Probe;
+    // A joiner answering the bootstrap snapshot (index 0) acks an index it was already
+    // credited with; it still proves the snapshot arrived.
+    const snapshotAcked = pr.state === ProgressState.Snapshot && pr.match === m.index && m.index >= pr.pendingSnapshot;
+    if (!updated && !probeAcked && !snapshotAcked) return;
     if (pr.state === ProgressState.Probe) {
       pr.becomeReplicate();
     } else if (pr.state === ProgressState.Snapshot && pr.match + 1 >= this.raftLog.firstIndex()) {

@@ -86,6 +86,8 @@ export class Member implements MemberService {
   private requestSeq: number;
   private publishedTerm = -1;
   private readonly snapshotSends = new Set<string>();
+  /** Counters for profiling the loop (logged at stop when LIFEBOAT_DEBUG_STATS is set). */
+  private readonly stats = { readies: 0, saves: 0, saveMs: 0, entries: 0, messages: 0 };
   private resolveStopped!: (err: Error | undefined) => void;
   /** Settles when the member stops: with an error when it stopped because something failed. */
   readonly stopped: Promise<Error | undefined>;
@@ -197,17 +199,29 @@ export class Member implements MemberService {
 
   private async handleReady(rd: Ready): Promise<void> {
     if (rd.softState) this.onSoftState(rd.softState.leader, rd.softState.role);
+    // A leader's messages (appends, heartbeats) do not depend on its own disk: sending them before
+    // the fsync lets followers write in parallel with the leader, as etcd does (raft thesis 10.2.1).
+    const sendFirst = this.role === Role.Leader;
+    if (sendFirst && rd.messages.length > 0) this.send(rd.messages);
     // 1. Persist: the snapshot file is already durable (written when it arrived); entries and hard state now.
     if (rd.snapshot) this.raftStorage.applySnapshot(rd.snapshot);
-    if (rd.entries.length > 0 || rd.hardState) this.boot.durability.save(rd.hardState, rd.entries, rd.mustSync);
+    if (rd.entries.length > 0 || rd.hardState) {
+      const t0 = performance.now();
+      this.boot.durability.save(rd.hardState, rd.entries, rd.mustSync);
+      this.stats.saveMs += performance.now() - t0;
+      this.stats.saves++;
+      this.stats.entries += rd.entries.length;
+    }
+    this.stats.readies++;
+    this.stats.messages += rd.messages.length;
     if (rd.hardState) {
       this.raftStorage.setHardState(rd.hardState);
       this.term = rd.hardState.term;
       this.commit = rd.hardState.commit;
     }
     if (rd.entries.length > 0) this.raftStorage.append(rd.entries);
-    // 2. Send.
-    if (rd.messages.length > 0) this.send(rd.messages);
+    // 2. Send (a vote or an append acknowledgement only now that what it promises is durable).
+    if (!sendFirst && rd.messages.length > 0) this.send(rd.messages);
     // 3. Apply.
     if (rd.snapshot) await this.applySnapshot(rd.snapshot.metadata.index);
     if (rd.committedEntries.length > 0) this.applyEntries(rd.committedEntries);
@@ -299,9 +313,6 @@ export class Member implements MemberService {
           ? `member ${id} (${m.name || 'unstarted'}) was promoted to a voting member`
           : `member ${id} was added as a ${cc.type === ConfChangeType.AddLearnerNode ? 'learner' : 'voter'} with peer URLs ${m.peerURLs.join(',')}`,
       );
-      // A new member has an empty log: a fresh local snapshot with a compacted log makes the leader
-      // send it the state by snapshot, and not a log that starts before the bootstrap membership.
-      if (!known) this.snapshots.requestSoon();
     }
     this.confWaiters.trigger(ctx.requestId, { members: this.membership.list() });
     if (cc.type === ConfChangeType.RemoveNode && id === this.config.memberId) {
@@ -402,9 +413,6 @@ export class Member implements MemberService {
     if (this.stopping) return;
     for (const m of messages) {
       if (this.membership.isRemoved(m.from)) continue;
-      // A joining member takes no log before its first snapshot (the log would start before the
-      // membership it is built on); it rejects nothing, so the leader keeps probing and sends a snapshot.
-      if (this.awaitingSnapshot && m.type === MessageType.App && m.index === 0 && m.logTerm === 0) continue;
       this.raft.step(m);
     }
     this.wake();
@@ -602,6 +610,7 @@ export class Member implements MemberService {
     if (this.stopping) return;
     this.stopping = true;
     if (this.ticker) clearInterval(this.ticker);
+    if (process.env.LIFEBOAT_DEBUG_STATS) this.config.log(`loop stats: ${JSON.stringify({ ...this.stats, saveMs: Math.round(this.stats.saveMs) })}`);
     this.writes.failAll(() => new ServerStoppedError());
     this.confWaiters.failAll(() => new ServerStoppedError());
     this.reads.failAll(() => new ServerStoppedError());

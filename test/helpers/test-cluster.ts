@@ -32,7 +32,7 @@ export class TestMember {
   /** Spawns the process; resolves once it prints its ready line. */
   async start(extraArgs: string[] = [], opts: { waitReady?: boolean } = {}): Promise<void> {
     this.exitCode = undefined;
-    const proc = spawn(process.execPath, [BIN, 'serve', ...this.baseArgs(), ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [BIN, 'serve', ...this.baseArgs(), ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
     this.proc = proc;
     proc.stdout!.on('data', (d: Buffer) => (this.logs += d.toString()));
     proc.stderr!.on('data', (d: Buffer) => (this.logs += d.toString()));

@@ -20,6 +20,8 @@ export interface FaultPlan {
   crashMaxUnits: number;
   /** Per Ready processed: the member crashes part-way through (before persist, after send, ...). */
   crashInReady: number;
+  /** Per election won: the new leader crashes within a few units (before its no-op spreads). */
+  crashNewLeader: number;
   /** A member stops ticking and processing for a while (units). */
   pause: number;
   pauseMaxUnits: number;
@@ -79,6 +81,7 @@ export function drawFaultPlan(rng: Prng, all: boolean): { plan: FaultPlan; class
     crash: 0,
     crashMaxUnits: 0,
     crashInReady: 0,
+    crashNewLeader: 0,
     pause: 0,
     pauseMaxUnits: 0,
     churn: 0,
@@ -99,6 +102,7 @@ export function drawFaultPlan(rng: Prng, all: boolean): { plan: FaultPlan; class
     plan.crash = 0.0001 + rng.float() * 0.001;
     plan.crashMaxUnits = rng.range(50, 1500);
     plan.crashInReady = rng.float() * 0.003;
+    plan.crashNewLeader = rng.float() * 0.1;
   }
   if (on('pause', classes)) {
     plan.pause = 0.0001 + rng.float() * 0.001;

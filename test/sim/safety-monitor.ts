@@ -40,6 +40,8 @@ export class SafetyMonitor {
   /** Per member: the highest commit index already registered from its disk. */
   private readonly commitSeen = new Map<NodeId, number>();
   checks = 0;
+  /** Off only in the self-test that must catch a broken commit rule by its consequences alone. */
+  checkCommitRule = true;
 
   /** The persist hooks for one member. */
   observerFor(member: NodeId, currentTerm: () => number): PersistObserver {
@@ -157,6 +159,17 @@ export class SafetyMonitor {
       if (!e || entryDigest(e) !== c.digest) {
         throw new SafetyViolation('leader-completeness', `${member}, leader of term ${term}, lacks committed index ${i}`);
       }
+    }
+  }
+
+  /**
+   * A leader moved its commit index: Raft's Figure 8 rule says only by counting replicas of an
+   * entry of its own term, so the entry at the new commit index must carry the leader's term.
+   */
+  leaderAdvancedCommit(member: NodeId, term: number, commit: number, termAtCommit: number): void {
+    this.checks++;
+    if (this.checkCommitRule && termAtCommit !== term) {
+      throw new SafetyViolation('leader-commit-rule', `${member}, leader of term ${term}, advanced commit to ${commit} whose entry has term ${termAtCommit}`);
     }
   }
 

@@ -252,7 +252,12 @@ export class SimMember {
     const rd = node.ready();
     const cp = this.env.crashPoint(this.id);
     if (cp === 'before-persist') return this.crashIn(cp);
+    const leaderBefore = this.role === Role.Leader ? this.term : -1;
+    const commitBefore = this.disk.hardState.commit;
     this.durable!.persistReady(rd);
+    if (rd.hardState && leaderBefore === rd.hardState.term && rd.hardState.commit > commitBefore) {
+      this.env.monitor.leaderAdvancedCommit(this.id, leaderBefore, rd.hardState.commit, this.disk.termAt(rd.hardState.commit) ?? -1);
+    }
     if (rd.hardState) this.term = rd.hardState.term;
     if (rd.softState) {
       this.role = rd.softState.role;

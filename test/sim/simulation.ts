@@ -32,6 +32,12 @@ export interface SimOptions {
   readonly staleReads?: boolean;
   /** Self-test: this member skips applying puts now and then. */
   readonly dropApplyOn?: number;
+  /** Skip the direct check of the Figure 8 commit rule, so only its consequences can be caught. */
+  readonly skipCommitRuleCheck?: boolean;
+  /** Overrides of the drawn fault plan (the self-test uses a hostile mix). */
+  readonly plan?: Partial<FaultPlan>;
+  /** Overrides of the drawn message size limit (1 sends one entry per App). */
+  readonly maxSizePerMsg?: number;
 }
 
 export interface SeedResult {
@@ -90,9 +96,10 @@ class Simulation {
   private readonly restartAt = new Map<NodeId, number>();
   private readonly resumeAt = new Map<NodeId, number>();
   private readonly deferred: (() => void)[] = [];
+  private timed: { at: number; run: () => void }[] = [];
   private readonly trace: string[] = [];
   /** Members that applied their own removal, waiting for the new configuration to apply it. */
-  private readonly retiring = new Map<NodeId, { index: number; voters: readonly NodeId[] }>();
+  private readonly retiring = new Map<NodeId, { index: number }>();
   private healAt = -1;
   private churnUntil = -1;
   private now = 0;
@@ -104,10 +111,11 @@ class Simulation {
 
   constructor(private readonly opts: SimOptions) {
     this.rng = new Prng(opts.seed);
+    this.monitor.checkCommitRule = !opts.skipCommitRuleCheck;
     const n = opts.members ?? this.rng.range(1, 7);
     if (!(n >= 1 && n <= 7)) throw new RangeError(`members must be 1..7, got ${n}`);
     const drawn = drawFaultPlan(this.rng, opts.allFaults ?? false);
-    this.plan = drawn.plan;
+    this.plan = { ...drawn.plan, ...opts.plan };
     this.classes = drawn.classes;
     this.net = new SimNetwork<Payload>(this.rng.fork(), {
       loss: this.plan.loss,
@@ -123,7 +131,8 @@ class Simulation {
     const preVote = this.rng.chance(0.8);
     // One entry per App message now and then: it splits a new leader's old entries from its
     // no-op, the shape Raft's Figure 8 needs, and stresses the inflight window.
-    const maxSizePerMsg = this.rng.pick([1, 1, 4096, 1 << 20]);
+    const drawnSize = this.rng.pick([1, 1, 4096, 1 << 20]);
+    const maxSizePerMsg = opts.maxSizePerMsg ?? drawnSize;
     const maxInflightMsgs = this.rng.pick([1, 4, 64, 256]);
     const env = this.makeEnv(checkQuorum, preVote, maxSizePerMsg, maxInflightMsgs);
     for (const id of this.ids) {
@@ -230,6 +239,13 @@ class Simulation {
   private step(): void {
     const work = this.deferred.splice(0);
     for (const w of work) w();
+    if (this.timed.length > 0) {
+      const due = this.timed.filter((t) => t.at <= this.now);
+      if (due.length > 0) {
+        this.timed = this.timed.filter((t) => t.at > this.now);
+        for (const t of due) t.run();
+      }
+    }
     if (this.faulting) this.injectFaults();
     this.restartAndResume();
     if (this.retiring.size > 0) this.retireRemoved();
@@ -242,8 +258,18 @@ class Simulation {
     for (const id of this.rng.shuffle(this.ids)) {
       const m = this.members.get(id)!;
       if (!m.isUp || m.paused) continue;
-      const wasUp = m.isUp;
-      if (!m.processReady() && wasUp && m.status === 'down') this.scheduleRestart(id, 'crashed in a Ready');
+      const wasLeader = m.isLeader;
+      if (!m.processReady() && m.status === 'down') this.scheduleRestart(id, 'crashed in a Ready');
+      else if (!wasLeader && m.isLeader && this.faulting && this.rng.chance(this.plan.crashNewLeader)) {
+        const at = this.now + this.rng.range(1, 20);
+        const term = m.term;
+        this.deferredAt(at, () => {
+          if (!m.isLeader || m.term !== term) return;
+          m.crash('down');
+          this.stats.crashes++;
+          this.scheduleRestart(id, `crashes soon after winning term ${term}`);
+        });
+      }
     }
   }
 
@@ -293,6 +319,11 @@ class Simulation {
     }
   }
 
+  /** Runs `run` at the start of unit `at` (in the order scheduled). */
+  private deferredAt(at: number, run: () => void): void {
+    this.timed.push({ at, run });
+  }
+
   // ---- faults ----
 
   private drawCrashPoint(_id: NodeId): CrashPoint {
@@ -313,7 +344,9 @@ class Simulation {
     if (rng.chance(plan.crash)) {
       const up = this.ids.filter((id) => this.members.get(id)!.isUp);
       if (up.length > 0) {
-        const id = rng.pick(up);
+        // Leaders are crashed more often than their share: their crashes exercise the most.
+        const leader = this.currentLeader();
+        const id = leader && rng.chance(0.4) ? leader.id : rng.pick(up);
         this.members.get(id)!.crash('down');
         this.stats.crashes++;
         this.scheduleRestart(id, 'crashes');
@@ -418,7 +451,7 @@ class Simulation {
     this.log(`${leader.id} proposes ${ConfChangeType[cc.type]} ${cc.nodeId}${ok ? '' : ' (refused)'}`);
   }
 
-  private confApplied(by: NodeId, cc: ConfChange, cs: ConfState, index: number, replayed: boolean): void {
+  private confApplied(by: NodeId, cc: ConfChange, _cs: ConfState, index: number, replayed: boolean): void {
     const target = this.members.get(cc.nodeId);
     if (!target) return;
     if (cc.type === ConfChangeType.RemoveNode) {
@@ -426,7 +459,7 @@ class Simulation {
       // has applied it too (an operator decommissions it only then); stopping at once could
       // leave a survivor that never learns the removal was committed and waits for its vote.
       if (by === cc.nodeId && !replayed && !this.retiring.has(by)) {
-        this.retiring.set(by, { index, voters: cs.voters });
+        this.retiring.set(by, { index });
         this.log(`${by} applied its own removal at ${index}; it retires once the others have applied it`);
       }
       return;
@@ -443,8 +476,16 @@ class Simulation {
   }
 
   private retireRemoved(): void {
+    const leader = this.currentLeader();
+    if (!leader) return;
     for (const [id, r] of this.retiring) {
-      const done = r.voters.every((v) => {
+      if (leader.applied < r.index) continue;
+      // Added back since (and perhaps replaying its old removal on the way): it stays.
+      if (inConf(leader.confState, id)) {
+        this.retiring.delete(id);
+        continue;
+      }
+      const done = leader.confState.voters.every((v) => {
         const m = this.members.get(v)!;
         return m.isUp && m.applied >= r.index;
       });

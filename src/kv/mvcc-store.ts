@@ -529,11 +529,37 @@ export class MvccStore implements ReadViewSource {
   }
 }
 
+const SLAB_BYTES = 256 * 1024;
+
+/**
+ * Copies restored values into shared slabs: one allocation per slab instead of one per value
+ * makes a restore several times lighter on the allocator and the GC. The cost: a slab lives
+ * while any value in it does, so memory held by restored values can at worst stay at its
+ * restore-time size however many of them are overwritten later; it never grows past that.
+ */
+class SlabCopier {
+  private slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+  private used = 0;
+
+  copy(value: Buffer): Buffer {
+    if (value.length > SLAB_BYTES >>> 4) return Buffer.from(value);
+    if (this.used + value.length > SLAB_BYTES) {
+      this.slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+      this.used = 0;
+    }
+    value.copy(this.slab, this.used);
+    const out = this.slab.subarray(this.used, this.used + value.length);
+    this.used += value.length;
+    return out;
+  }
+}
+
 /** Builds a store from snapshot records, checking what would otherwise corrupt it silently. */
 class Loader {
   private readonly store: MvccStore;
   private last: string | null = null;
   private readonly revision: number;
+  private readonly slabs = new SlabCopier();
 
   constructor(private readonly options: FromRecordsOptions) {
     const { revision } = options;
@@ -570,7 +596,7 @@ class Loader {
       );
     }
     this.last = k;
-    this.store.installRestored(k, new Version(Buffer.from(r.value), r.createRevision, r.modRevision, r.version, null));
+    this.store.installRestored(k, new Version(this.slabs.copy(r.value), r.createRevision, r.modRevision, r.version, null));
   }
 
   private corrupt(k: string, problem: string): IntegrityError {

@@ -1,0 +1,119 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runCli, failureLines, startFakeMember, type FakeMode } from '../archive/cli.js';
+import { listFiles, snapshotStream, tempDir } from '../archive/helpers.js';
+
+test('snapshot save --json prints one summary object and commits a snapshot that list, verify, inspect and dump read', async () => {
+  const member = await startFakeMember(() => ({ kind: 'serve', body: () => snapshotStream(2000) }));
+  const t = await tempDir('save-cli');
+  try {
+    const repo = join(t.dir, 'repo');
+    const saved = await runCli(['snapshot', 'save', '--endpoints', member.url, '--repo', repo, '--json']);
+    assert.equal(saved.code, 0, saved.stderr);
+    const summary = JSON.parse(saved.stdout);
+    assert.equal(summary.schema, 'lifeboat.snapshot.save/v1');
+    assert.equal(summary.keys, 2000);
+    assert.equal(summary.revision, 2001);
+    assert.match(summary.sha256, /^[0-9a-f]{64}$/);
+    assert.ok(summary.archiveBytes > 0 && summary.bytes > summary.archiveBytes);
+    for (const k of ['streamMs', 'uploadMs', 'verifyMs', 'totalMs']) assert.equal(typeof summary.durations[k], 'number');
+    assert.deepEqual(await listFiles(repo), ['lifeboat-repo.json', `snapshots/${summary.id}.json`, `snapshots/${summary.id}.tar.zst`]);
+
+    const listed = await runCli(['snapshot', 'list', '--json'], { LIFEBOAT_REPO: repo });
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.deepEqual(JSON.parse(listed.stdout).snapshots.map((s: { id: string }) => s.id), [summary.id]);
+    const table = await runCli(['snapshot', 'list', '--repo', repo]);
+    assert.match(table.stdout, new RegExp(summary.id));
+
+    const verified = await runCli(['snapshot', 'verify', 'latest', '--repo', repo]);
+    assert.equal(verified.code, 0, verified.stderr);
+    const inspected = await runCli(['snapshot', 'inspect', summary.id, '--repo', repo, '--json']);
+    assert.equal(inspected.code, 0, inspected.stderr);
+    assert.equal(JSON.parse(inspected.stdout).header.revision, 2001);
+    const dumped = await runCli(['snapshot', 'dump', 'latest', '--repo', repo]);
+    assert.equal(dumped.code, 0, dumped.stderr);
+    const lines = dumped.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(lines.length, 2000);
+    assert.equal(Buffer.from(lines[0].key, 'base64').toString(), '/registry/pods/00000000');
+    assert.equal(lines[0].create_revision, 1);
+  } finally {
+    await member.close();
+    await t.cleanup();
+  }
+});
+
+test('a member that dies mid-stream makes save exit 3 with one line and a hint, leaving earlier snapshots as they were', async () => {
+  let mode: FakeMode = { kind: 'serve', body: () => snapshotStream(500) };
+  const member = await startFakeMember(() => mode);
+  const t = await tempDir('save-cli');
+  try {
+    const repo = join(t.dir, 'repo');
+    assert.equal((await runCli(['snapshot', 'save', '--endpoints', member.url, '--repo', repo])).code, 0);
+    const before = await listFiles(repo);
+    mode = { kind: 'cut', body: () => snapshotStream(20_000), afterBytes: 300_000 };
+    const r = await runCli(['snapshot', 'save', '--endpoints', member.url, '--repo', repo]);
+    assert.equal(r.code, 3, r.stderr);
+    const { error, hint } = failureLines(r);
+    assert.match(error, /^lifeboat: the snapshot stream from http:\/\/127\.0\.0\.1:\d+ broke/);
+    assert.match(hint, /^hint: /);
+    assert.deepEqual(await listFiles(repo), before);
+  } finally {
+    await member.close();
+    await t.cleanup();
+  }
+});
+
+test('a cluster without quorum makes save exit 3 naming the endpoint, and --allow-stale is what would ask for a serializable one', async () => {
+  const member = await startFakeMember(() => ({ kind: 'refuse', status: 503, code: 14, message: 'etcdserver: no leader' }));
+  const t = await tempDir('save-cli');
+  try {
+    const r = await runCli(['snapshot', 'save', '--endpoints', member.url, '--repo', join(t.dir, 'repo')]);
+    assert.equal(r.code, 3, r.stderr);
+    const { error, hint } = failureLines(r);
+    assert.ok(error.includes(member.url) && error.includes('no leader'), error);
+    assert.match(hint, /--allow-stale/);
+  } finally {
+    await member.close();
+    await t.cleanup();
+  }
+});
+
+test('an unwritable repository makes save exit 14 before the cluster is asked', async () => {
+  const member = await startFakeMember(() => ({ kind: 'serve', body: () => snapshotStream(10) }));
+  const t = await tempDir('save-cli');
+  try {
+    await writeFile(join(t.dir, 'file'), 'x');
+    const r = await runCli(['snapshot', 'save', '--endpoints', member.url, '--repo', join(t.dir, 'file', 'repo')]);
+    assert.equal(r.code, 14, r.stderr);
+    const { error, hint } = failureLines(r);
+    assert.match(error, /not a directory/);
+    assert.match(hint, /--repo/);
+    assert.equal(member.requests(), 0);
+  } finally {
+    await member.close();
+    await t.cleanup();
+  }
+});
+
+test('bad save flags are exit 2 naming the flag', async () => {
+  const t = await tempDir('save-cli');
+  try {
+    const cases: [string[], RegExp][] = [
+      [['snapshot', 'save', '--repo', t.dir], /--endpoints/],
+      [['snapshot', 'save', '--endpoints', 'http://127.0.0.1:1', '--repo', t.dir, '--compression-level', '99'], /--compression-level/],
+      [['snapshot', 'save', '--endpoints', 'http://127.0.0.1:1', '--repo', 'ftp://x/y'], /--repo/],
+      [['snapshot', 'save', '--endpoints', 'http://127.0.0.1:1', '--repo', t.dir, '--timeout', 'soon'], /--timeout/],
+      [['snapshot', 'save', '--endpoints', 'http://127.0.0.1:1', '--repo', t.dir, '--s3-region', 'eu-west-1'], /--s3-region/],
+    ];
+    for (const [args, pattern] of cases) {
+      const r = await runCli(args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(failureLines(r).error, pattern);
+      assert.match(failureLines(r).hint, /^hint: /);
+    }
+  } finally {
+    await t.cleanup();
+  }
+});

@@ -62,11 +62,12 @@ test('random puts, deletes, txns and compactions agree with a naive model at eve
         const c = key();
         const want = int(3);
         const [p1, p2] = [key(), key()];
-        const ops = (p1 === p2 ? [p1] : [p1, p2]).map((k): RequestOp => ({ kind: 'put', key: b(k), value: b(`t${step}`) }));
+        const putKeys = p1 === p2 ? [p1] : [p1, p2];
+        const ops = putKeys.map((k): RequestOp => ({ kind: 'put', key: b(k), value: b(`t${step}`) }));
         const r = s.txn({ kind: 'txn', compare: [{ key: b(c), target: 'VERSION', result: 'EQUAL', version: want }], success: ops, failure: [{ kind: 'range', key: b(c) }] });
         const ok = (m.current().get(c)?.[4] ?? 0) === want;
         assert.equal(r.succeeded, ok);
-        if (ok) m.write((n, rv) => (ops.forEach((o) => Model.put(n, rv, o.key.toString('latin1'), `t${step}`)), true));
+        if (ok) m.write((n, rv) => (putKeys.forEach((k) => Model.put(n, rv, k, `t${step}`)), true));
       } else if (dice < 75) {
         const target = 1 + int(m.rev + 2);
         const expectError = target <= m.compact ? CompactedError : target > m.rev ? FutureRevisionError : null;

@@ -3,15 +3,15 @@
 // performs I/O: what must be persisted, sent and applied leaves through RawNode's Ready.
 import { decodeConfChange } from './conf-change-codec.js';
 import type { ProgressStatus, RaftConfig, RaftStatus } from './config.js';
-import { CompactedError, ProposalDroppedError } from './errors.js';
 import { ProgressState } from './progress.js';
-import type { Progress } from './progress.js';
 import { VoteResult } from './quorum.js';
+import { stepCandidate, stepFollower } from './raft-follower.js';
+import { bcastAppend, maybeSendAppend, releasePendingReadIndexMessages, stepLeader } from './raft-leader.js';
 import { RaftLog } from './raft-log.js';
 import { ReadOnly } from './read-only.js';
 import { ProgressTracker } from './tracker.js';
 import { ConfChangeType, EntryType, MessageType, message, NO_NODE, Role } from './types.js';
-import type { ConfChange, ConfState, Entry, HardState, Message, NodeId, ReadState, Snapshot, SoftState } from './types.js';
+import type { ConfChange, ConfState, Entry, HardState, Message, NodeId, ReadState, SoftState } from './types.js';
 
 /** The Vote context that marks a leader-transfer campaign (it may break a leader's lease). */
 export const CAMPAIGN_TRANSFER = 'transfer';
@@ -30,7 +30,11 @@ function voteRespType(t: MessageType): MessageType {
   return t === MessageType.PreVote ? MessageType.PreVoteResp : MessageType.VoteResp;
 }
 
-/** One member's raft state machine. RawNode is the API around it. */
+/**
+ * One member's raft state machine. RawNode is the API around it; this class is internal to
+ * src/raft. Members without `private` are shared with raft-leader.ts and raft-follower.ts,
+ * which hold the leader's and the follower's halves of step().
+ */
 export class Raft {
   readonly id: NodeId;
   term = 0;
@@ -47,11 +51,11 @@ export class Raft {
   leadTransferee: NodeId = NO_NODE;
   /** Log index of the last conf change that may still be unapplied; only one may be in flight. */
   pendingConfIndex = 0;
-  private readOnly = new ReadOnly();
+  readOnly = new ReadOnly();
   /** Set when proposals were appended but their Apps not yet sent (see flushProposals). */
   proposalsToSend = false;
   /** ReadIndex requests a new leader holds until it commits an entry of its own term. */
-  private pendingReadIndexMessages: Message[] = [];
+  pendingReadIndexMessages: Message[] = [];
   /** Leader/candidate: ticks since the last election timeout; follower: since leader contact. */
   electionElapsed = 0;
   private heartbeatElapsed = 0;
@@ -60,10 +64,10 @@ export class Raft {
   private readonly heartbeatTimeout: number;
   private readonly checkQuorum: boolean;
   private readonly preVote: boolean;
-  private readonly maxMsgSize: number;
+  readonly maxMsgSize: number;
   private readonly randomInt: (n: number) => number;
   private readonly unsafeCommitByCounting: boolean;
-  private readonly logger: { info(msg: string): void; warn(msg: string): void };
+  readonly logger: { info(msg: string): void; warn(msg: string): void };
 
   constructor(c: RaftConfig) {
     if (!c.id) throw new Error('cannot use an empty node ID');
@@ -132,12 +136,12 @@ export class Raft {
 
   // ---- sending ----
 
-  private send(m: Message): void {
+  send(m: Message): void {
     this.msgs.push(m);
   }
 
   /** Builds an outgoing message from this member, stamped with the current term unless given. */
-  private out(f: Partial<Message> & Pick<Message, 'type' | 'to'>): Message {
+  out(f: Partial<Message> & Pick<Message, 'type' | 'to'>): Message {
     // Spelled out rather than spread: this runs for every message on the hot path.
     const m: Message = {
       type: f.type,
@@ -155,81 +159,21 @@ export class Raft {
     return f.snapshot ? { ...m, snapshot: f.snapshot } : m;
   }
 
-  /** Sends an App (or a snapshot) to `to` if its progress allows; true when something was sent. */
-  maybeSendAppend(to: NodeId, sendIfEmpty: boolean): boolean {
-    const pr = this.trk.progress.get(to);
-    if (!pr || pr.isPaused()) return false;
-    const prevIndex = pr.next - 1;
-    let prevTerm: number;
-    let ents: Entry[];
-    try {
-      prevTerm = this.raftLog.term(prevIndex);
-      ents = this.raftLog.entries(pr.next, this.maxMsgSize);
-    } catch (e) {
-      if (e instanceof CompactedError) return this.maybeSendSnapshot(to, pr);
-      throw e;
-    }
-    if (ents.length === 0 && !sendIfEmpty) return false;
-    this.send(this.out({ type: MessageType.App, to, index: prevIndex, logTerm: prevTerm, entries: ents, commit: this.raftLog.committed }));
-    pr.sentEntries(ents.length, ents.length > 0 ? ents[ents.length - 1]!.index : 0);
-    return true;
-  }
-
-  private sendAppend(to: NodeId): void {
-    this.maybeSendAppend(to, true);
-  }
-
-  private maybeSendSnapshot(to: NodeId, pr: Progress): boolean {
-    if (!pr.recentActive) {
-      this.logger.info(`${this.id} ignored sending snapshot to ${to}: not recently active`);
-      return false;
-    }
-    const snap: Snapshot = this.raftLog.snapshot();
-    // Index 0 is fine when it carries the bootstrap configuration: a joiner needs exactly that.
-    if (snap.metadata.index === 0 && snap.metadata.confState.voters.length === 0) {
-      throw new Error('need a non-empty snapshot to send');
-    }
-    this.logger.info(`${this.id} sends snapshot at ${snap.metadata.index} to ${to} (match ${pr.match}, next ${pr.next})`);
-    pr.becomeSnapshot(snap.metadata.index);
-    this.send(this.out({ type: MessageType.Snap, to, snapshot: snap }));
-    return true;
-  }
-
-  private sendHeartbeat(to: NodeId, context: string): void {
-    // Never advance a follower's commit past what it is known to hold: its log may lag.
-    const pr = this.trk.progress.get(to)!;
-    const commit = Math.min(pr.match, this.raftLog.committed);
-    this.send(this.out({ type: MessageType.Heartbeat, to, commit, context }));
-  }
-
-  /** Sends Apps to every member that can take them, filling replicating members' windows. */
-  bcastAppend(): void {
-    for (const [id, pr] of this.trk.progress) {
-      if (id === this.id) continue;
-      this.sendAppend(id);
-      if (pr.state === ProgressState.Replicate) while (this.maybeSendAppend(id, false)) {}
-    }
-  }
-
-  private bcastHeartbeat(context: string): void {
-    for (const id of this.trk.progress.keys()) if (id !== this.id) this.sendHeartbeat(id, context);
-  }
-
   // ---- commitment ----
 
   /** Advances commit to what a quorum holds, counting only entries of this term (Figure 8). */
   maybeCommit(): boolean {
     const mci = this.trk.committed();
     const committed = this.raftLog.maybeCommit(mci, this.term, this.unsafeCommitByCounting);
-    if (committed && this.role === Role.Leader) this.releasePendingReadIndexMessages();
+    if (committed && this.role === Role.Leader) releasePendingReadIndexMessages(this);
     return committed;
   }
 
-  private committedEntryInCurrentTerm(): boolean {
+  committedEntryInCurrentTerm(): boolean {
     return this.raftLog.termOrZero(this.raftLog.committed) === this.term;
   }
 
-  private appendEntry(ents: Entry[]): void {
+  appendEntry(ents: Entry[]): void {
     let li = this.raftLog.lastIndex();
     for (let i = 0; i < ents.length; i++) {
       const e = ents[i]!;
@@ -299,7 +243,7 @@ export class Raft {
     this.logger.info(`${this.id} became pre-candidate at term ${this.term}`);
   }
 
-  private becomeLeader(): void {
+  becomeLeader(): void {
     if (this.role === Role.Follower) throw new Error('invalid transition [follower -> leader]');
     this.reset(this.term);
     this.lead = this.id;
@@ -349,6 +293,16 @@ export class Raft {
     this.campaign(t);
   }
 
+  /** Starts the real election once a pre-election is won. */
+  startElection(): void {
+    this.campaign(CampaignType.Election);
+  }
+
+  /** Campaigns at once on the leader's TimeoutNow, skipping pre-vote and leases. */
+  campaignForTransfer(): void {
+    this.hup(CampaignType.Transfer);
+  }
+
   private campaign(t: CampaignType): void {
     let term: number;
     let voteMsg: MessageType;
@@ -385,7 +339,7 @@ export class Raft {
     }
   }
 
-  private poll(id: NodeId, t: MessageType, granted: boolean): VoteResult {
+  poll(id: NodeId, t: MessageType, granted: boolean): VoteResult {
     this.logger.info(`${this.id} received ${t} ${granted ? 'grant' : 'rejection'} from ${id} at term ${this.term}`);
     this.trk.recordVote(id, granted);
     return this.trk.tallyVotes().result;
@@ -494,9 +448,9 @@ export class Raft {
         return;
       }
       default:
-        if (this.role === Role.Leader) this.stepLeader(m);
-        else if (this.role === Role.Follower) this.stepFollower(m);
-        else this.stepCandidate(m);
+        if (this.role === Role.Leader) stepLeader(this, m);
+        else if (this.role === Role.Follower) stepFollower(this, m);
+        else stepCandidate(this, m);
     }
   }
 
@@ -508,332 +462,6 @@ export class Raft {
   private rejectVote(m: Message): Message {
     const commit = this.raftLog.committed;
     return this.out({ type: voteRespType(m.type), to: m.from, reject: true, commit, logTerm: this.raftLog.termOrZero(commit) });
-  }
-
-  private stepLeader(m: Message): void {
-    switch (m.type) {
-      case MessageType.Beat:
-        this.bcastHeartbeat('');
-        return;
-      case MessageType.Prop:
-        this.leaderPropose(m);
-        return;
-      case MessageType.ReadIndex:
-        if (!this.committedEntryInCurrentTerm()) {
-          // Until this leader commits an entry of its term it does not know the true commit index.
-          this.pendingReadIndexMessages.push(m);
-          return;
-        }
-        this.serveReadIndex(m);
-        return;
-    }
-    const pr = this.trk.progress.get(m.from);
-    if (!pr) return;
-    switch (m.type) {
-      case MessageType.AppResp:
-        this.handleAppResp(m, pr);
-        return;
-      case MessageType.HeartbeatResp: {
-        pr.recentActive = true;
-        pr.msgAppFlowPaused = false;
-        // The follower is alive, so acks may have been lost: make room to send again.
-        if (pr.state === ProgressState.Replicate && pr.inflights.full()) pr.inflights.freeFirstOne();
-        if (pr.match < this.raftLog.lastIndex()) this.sendAppend(m.from);
-        if (m.context === '') return;
-        const acks = this.readOnly.recvAck(m.from, m.context);
-        if (!acks) return;
-        if (this.trk.tallyAcks(acks) !== VoteResult.Won) return;
-        for (const rs of this.readOnly.advance(m.context)) this.respondToReadIndex(rs.req, rs.index);
-        return;
-      }
-      case MessageType.SnapStatus:
-        if (pr.state !== ProgressState.Snapshot) return;
-        if (m.reject) pr.pendingSnapshot = 0;
-        pr.becomeProbe();
-        // Wait for the follower's answer (or a heartbeat) before probing again.
-        pr.msgAppFlowPaused = true;
-        return;
-      case MessageType.Unreachable:
-        // An unreachable follower loses what was pipelined: probe it again.
-        if (pr.state === ProgressState.Replicate) pr.becomeProbe();
-        return;
-      case MessageType.TransferLeader: {
-        if (pr.isLearner) {
-          this.logger.info(`${this.id} ignored transferring leadership to learner ${m.from}`);
-          return;
-        }
-        const transferee = m.from;
-        if (this.leadTransferee !== NO_NODE) {
-          if (this.leadTransferee === transferee) return;
-          this.abortLeaderTransfer();
-        }
-        if (transferee === this.id) return;
-        // The transfer must finish within one election timeout.
-        this.electionElapsed = 0;
-        this.leadTransferee = transferee;
-        if (pr.match === this.raftLog.lastIndex()) this.sendTimeoutNow(transferee);
-        else this.sendAppend(transferee);
-        return;
-      }
-    }
-  }
-
-  private leaderPropose(m: Message): void {
-    if (m.entries.length === 0) throw new Error(`${this.id} stepped an empty proposal`);
-    if (!this.trk.progress.has(this.id)) throw new ProposalDroppedError('this member was removed from the cluster');
-    if (this.leadTransferee !== NO_NODE) throw new ProposalDroppedError('leadership transfer in progress');
-    const ents = m.entries.slice();
-    for (let i = 0; i < ents.length; i++) {
-      if (ents[i]!.type !== EntryType.ConfChange) continue;
-      if (this.pendingConfIndex > this.raftLog.applied) {
-        throw new ProposalDroppedError('a configuration change is already pending');
-      }
-      this.pendingConfIndex = this.raftLog.lastIndex() + i + 1;
-    }
-    this.appendEntry(ents);
-    // Apps go out when the Ready is cut, so proposals made between two ready() calls travel
-    // together: one App per follower carrying them all, not one per proposal.
-    this.proposalsToSend = true;
-  }
-
-  /** Sends the Apps that proposals since the last Ready deferred. */
-  flushProposals(): void {
-    if (!this.proposalsToSend) return;
-    this.proposalsToSend = false;
-    if (this.role === Role.Leader) this.bcastAppend();
-  }
-
-  private handleAppResp(m: Message, pr: Progress): void {
-    pr.recentActive = true;
-    if (m.reject) {
-      if (m.index < this.raftLog.firstIndex()) {
-        // Rejected at (or below) the start of our log: only a snapshot can help. This is how a
-        // member joining with no configuration gets the membership the log starts from.
-        if (pr.state === ProgressState.Replicate) pr.becomeProbe();
-        if (pr.state !== ProgressState.Snapshot) this.maybeSendSnapshot(m.from, pr);
-        return;
-      }
-      // The follower says where its log might match ours (rejectHint) and the term there
-      // (logTerm); skip straight past every entry of terms it cannot have.
-      let nextProbe = m.rejectHint;
-      if (m.logTerm > 0) nextProbe = this.raftLog.findConflictByTerm(m.rejectHint, m.logTerm).index;
-      if (pr.maybeDecrTo(m.index, nextProbe)) {
-        if (pr.state === ProgressState.Replicate) pr.becomeProbe();
-        this.sendAppend(m.from);
-      }
-      return;
-    }
-    const oldPaused = pr.isPaused();
-    const updated = pr.maybeUpdate(m.index);
-    const probeAcked = pr.match === m.index && pr.state === ProgressState.Probe;
-    // A joiner answering the bootstrap snapshot (index 0) acks an index it was already
-    // credited with; it still proves the snapshot arrived.
-    const snapshotAcked = pr.state === ProgressState.Snapshot && pr.match === m.index && m.index >= pr.pendingSnapshot;
-    if (!updated && !probeAcked && !snapshotAcked) return;
-    if (pr.state === ProgressState.Probe) {
-      pr.becomeReplicate();
-    } else if (pr.state === ProgressState.Snapshot && pr.match + 1 >= this.raftLog.firstIndex()) {
-      // The follower caught up (through the snapshot or otherwise) to where our log continues.
-      pr.becomeProbe();
-      pr.becomeReplicate();
-    } else if (pr.state === ProgressState.Replicate) {
-      pr.inflights.freeLE(m.index);
-    }
-    if (this.maybeCommit()) {
-      this.bcastAppend();
-    } else if (oldPaused) {
-      this.sendAppend(m.from);
-    }
-    // Fill the window: send as many Apps as the inflight limit allows.
-    while (this.maybeSendAppend(m.from, false)) {
-      // keep sending
-    }
-    if (m.from === this.leadTransferee && pr.match === this.raftLog.lastIndex()) {
-      this.logger.info(`${this.id} sent TimeoutNow to ${m.from} after it caught up`);
-      this.sendTimeoutNow(m.from);
-    }
-  }
-
-  private serveReadIndex(m: Message): void {
-    if (this.trk.isSingleton()) {
-      this.respondToReadIndex(m, this.raftLog.committed);
-      return;
-    }
-    this.readOnly.addRequest(this.raftLog.committed, m);
-    this.readOnly.recvAck(this.id, m.context);
-    this.bcastHeartbeat(m.context);
-  }
-
-  private respondToReadIndex(req: Message, index: number): void {
-    if (req.from === NO_NODE || req.from === this.id) {
-      this.readStates.push({ index, context: req.context });
-    } else {
-      this.send(this.out({ type: MessageType.ReadIndexResp, to: req.from, index, context: req.context }));
-    }
-  }
-
-  private releasePendingReadIndexMessages(): void {
-    if (this.pendingReadIndexMessages.length === 0 || !this.committedEntryInCurrentTerm()) return;
-    const msgs = this.pendingReadIndexMessages;
-    this.pendingReadIndexMessages = [];
-    for (const m of msgs) this.serveReadIndex(m);
-  }
-
-  private stepCandidate(m: Message): void {
-    const myVoteResp = this.role === Role.PreCandidate ? MessageType.PreVoteResp : MessageType.VoteResp;
-    switch (m.type) {
-      case MessageType.Prop:
-        throw new ProposalDroppedError('no leader');
-      case MessageType.ReadIndex:
-        throw new ProposalDroppedError('no leader to serve ReadIndex');
-      case MessageType.App:
-        this.becomeFollower(m.term, m.from);
-        this.handleAppendEntries(m);
-        return;
-      case MessageType.Heartbeat:
-        this.becomeFollower(m.term, m.from);
-        this.handleHeartbeat(m);
-        return;
-      case MessageType.Snap:
-        this.becomeFollower(m.term, m.from);
-        this.handleSnapshot(m);
-        return;
-      case MessageType.TimeoutNow:
-        return;
-    }
-    if (m.type !== myVoteResp) return;
-    if (m.reject && m.commit > this.raftLog.committed && this.raftLog.matchTerm(m.commit, m.logTerm)) {
-      this.raftLog.commitTo(m.commit);
-    }
-    const res = this.poll(m.from, m.type, !m.reject);
-    if (res === VoteResult.Won) {
-      if (this.role === Role.PreCandidate) {
-        this.campaign(CampaignType.Election);
-      } else {
-        this.becomeLeader();
-        this.bcastAppend();
-      }
-    } else if (res === VoteResult.Lost) {
-      // A rejection with a higher term already made us a follower in step().
-      this.becomeFollower(this.term, NO_NODE);
-    }
-  }
-
-  private stepFollower(m: Message): void {
-    switch (m.type) {
-      case MessageType.Prop:
-        if (this.lead === NO_NODE) throw new ProposalDroppedError('no leader');
-        this.send({ ...m, from: m.from === NO_NODE ? this.id : m.from, to: this.lead });
-        return;
-      case MessageType.App:
-        this.electionElapsed = 0;
-        this.lead = m.from;
-        this.handleAppendEntries(m);
-        return;
-      case MessageType.Heartbeat:
-        this.electionElapsed = 0;
-        this.lead = m.from;
-        this.handleHeartbeat(m);
-        return;
-      case MessageType.Snap:
-        this.electionElapsed = 0;
-        this.lead = m.from;
-        this.handleSnapshot(m);
-        return;
-      case MessageType.TransferLeader:
-        if (this.lead === NO_NODE) {
-          this.logger.info(`${this.id} dropped leader transfer: no leader`);
-          return;
-        }
-        this.send({ ...m, to: this.lead });
-        return;
-      case MessageType.TimeoutNow:
-        // Transfers skip pre-vote: the old leader asked for this, so there is no partition to guard against.
-        this.logger.info(`${this.id} received TimeoutNow from ${m.from}: campaigning to take leadership`);
-        this.hup(CampaignType.Transfer);
-        return;
-      case MessageType.ReadIndex:
-        if (this.lead === NO_NODE) throw new ProposalDroppedError('no leader to serve ReadIndex');
-        this.send({ ...m, from: m.from === NO_NODE ? this.id : m.from, to: this.lead });
-        return;
-      case MessageType.ReadIndexResp:
-        this.readStates.push({ index: m.index, context: m.context });
-        return;
-    }
-  }
-
-  /** True for a member that joined with no configuration and has not yet received one. */
-  private awaitingConfiguration(): boolean {
-    return this.trk.progress.size === 0 && this.raftLog.lastIndex() === 0;
-  }
-
-  private handleAppendEntries(m: Message): void {
-    if (this.awaitingConfiguration()) {
-      // Our empty log would "match" the leader's at index 0, but the log alone does not say
-      // who the initial members are: ask for the snapshot that does.
-      this.send(this.out({ type: MessageType.AppResp, to: m.from, index: m.index, reject: true, rejectHint: 0 }));
-      return;
-    }
-    if (m.index < this.raftLog.committed) {
-      // Everything up to commit is already settled here; tell the leader where we are.
-      this.send(this.out({ type: MessageType.AppResp, to: m.from, index: this.raftLog.committed }));
-      return;
-    }
-    const lastNew = this.raftLog.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
-    if (lastNew !== undefined) {
-      this.send(this.out({ type: MessageType.AppResp, to: m.from, index: lastNew }));
-      return;
-    }
-    // Rejected: hint the largest index at or below the probe whose term is <= the probe's
-    // term, so the leader can skip whole terms of entries we cannot share.
-    const hint = this.raftLog.findConflictByTerm(Math.min(m.index, this.raftLog.lastIndex()), m.logTerm);
-    this.send(
-      this.out({ type: MessageType.AppResp, to: m.from, index: m.index, reject: true, rejectHint: hint.index, logTerm: hint.term }),
-    );
-  }
-
-  private handleHeartbeat(m: Message): void {
-    this.raftLog.commitTo(m.commit);
-    this.send(this.out({ type: MessageType.HeartbeatResp, to: m.from, context: m.context }));
-  }
-
-  private handleSnapshot(m: Message): void {
-    const s = m.snapshot;
-    if (!s) return;
-    if (this.restore(s)) {
-      this.logger.info(`${this.id} restored snapshot at ${s.metadata.index} (term ${s.metadata.term})`);
-      this.send(this.out({ type: MessageType.AppResp, to: m.from, index: this.raftLog.lastIndex() }));
-    } else {
-      this.send(this.out({ type: MessageType.AppResp, to: m.from, index: this.raftLog.committed }));
-    }
-  }
-
-  /** Installs a snapshot from the leader; false when it is stale or already covered. */
-  private restore(s: Snapshot): boolean {
-    const { index, term, confState } = s.metadata;
-    // A joiner takes even the bootstrap snapshot (index 0): it brings the initial membership,
-    // which may predate the joiner's own addition (that follows in the log).
-    const joining = this.awaitingConfiguration() && confState.voters.length > 0;
-    if (index <= this.raftLog.committed && !joining) return false;
-    if (this.role !== Role.Follower) {
-      // Defence in depth: only followers restore snapshots.
-      this.becomeFollower(this.term + 1, NO_NODE);
-      return false;
-    }
-    // A snapshot whose configuration leaves us out is a mistake somewhere: refuse it.
-    if (!joining && !confState.voters.includes(this.id) && !confState.learners.includes(this.id)) {
-      this.logger.warn(`${this.id} refused snapshot at ${index}: not in its configuration`);
-      return false;
-    }
-    if (!joining && this.raftLog.matchTerm(index, term)) {
-      // We have the entry the snapshot ends with, hence everything before it: just commit.
-      this.raftLog.commitTo(index);
-      return false;
-    }
-    this.raftLog.restore(s);
-    this.trk.reset(confState, this.raftLog.lastIndex() + 1);
-    this.trk.progress.get(this.id)?.maybeUpdate(index);
-    return true;
   }
 
   // ---- membership ----
@@ -878,8 +506,8 @@ export class Raft {
     }
     if (this.leadTransferee !== NO_NODE && !this.trk.isVoter(this.leadTransferee)) this.abortLeaderTransfer();
     // Fewer voters may make more entries committed; new members need their first App.
-    if (this.maybeCommit()) this.bcastAppend();
-    else for (const id of this.trk.progress.keys()) if (id !== this.id) this.maybeSendAppend(id, false);
+    if (this.maybeCommit()) bcastAppend(this);
+    else for (const id of this.trk.progress.keys()) if (id !== this.id) maybeSendAppend(this, id, false);
     return cs;
   }
 
@@ -890,11 +518,7 @@ export class Raft {
 
   // ---- leader transfer ----
 
-  private sendTimeoutNow(to: NodeId): void {
-    this.send(this.out({ type: MessageType.TimeoutNow, to }));
-  }
-
-  private abortLeaderTransfer(): void {
+  abortLeaderTransfer(): void {
     this.leadTransferee = NO_NODE;
   }
 }

@@ -4,6 +4,7 @@ import { encodeConfChange } from './conf-change-codec.js';
 import type { RaftConfig, RaftStatus } from './config.js';
 import { ProposalDroppedError } from './errors.js';
 import { Raft } from './raft.js';
+import { flushProposals } from './raft-leader.js';
 import { EntryType, MessageType, message } from './types.js';
 import type { ConfChange, ConfState, HardState, Message, NodeId, Ready, SoftState } from './types.js';
 
@@ -110,7 +111,7 @@ export class RawNode {
    */
   ready(): Ready {
     const r = this.raft;
-    r.flushProposals();
+    flushProposals(r);
     const soft = r.softState();
     const hard = r.hardState();
     const entries = r.raftLog.unstableEntries();

@@ -47,6 +47,7 @@ export async function bootMember(opts: BootOptions): Promise<BootResult> {
   let clusterId: string;
   let memberId: string;
   let initialMembers: Membership | undefined;
+  let probed: ProbeAnswer | undefined;
   if (identity) {
     if (identity.name !== opts.name) {
       throw new UsageError(
@@ -79,6 +80,7 @@ export async function bootMember(opts: BootOptions): Promise<BootResult> {
       initialMembers = membershipOf(derived.members);
     } else {
       const answer = await askPeers(opts);
+      probed = answer;
       const me = answer.members.find((m) => m.peerURLs.some((u) => opts.advertisePeerUrls.includes(u)));
       if (!me) {
         throw new UsageError(
@@ -134,11 +136,18 @@ export async function bootMember(opts: BootOptions): Promise<BootResult> {
     };
   } else {
     state = { kv: new MvccStore(), membership: new Membership(), hardState: rec.hardState, entries: rec.entries };
+    // A joiner that has not received its first snapshot yet knows its peers only from a probe.
+    probed ??= await askPeers(opts);
   }
   return {
     clusterId,
     memberId,
-    boot: { durability: new StorageDurability(storage), state, awaitingSnapshot: !snapshot },
+    boot: {
+      durability: new StorageDurability(storage),
+      state,
+      awaitingSnapshot: !snapshot,
+      ...(probed ? { peerHints: probed.members.map((m) => ({ id: m.id, peerURLs: m.peerURLs })) } : {}),
+    },
   };
 }
 

@@ -53,6 +53,8 @@ export interface MemberBoot {
   readonly state: LoadedState;
   /** A member joining an existing cluster with an empty data dir: it must get a snapshot before any log. */
   readonly awaitingSnapshot: boolean;
+  /** Peers to talk to before the member table is known (a joiner learns them from a peer's probe answer). */
+  readonly peerHints?: readonly { readonly id: string; readonly peerURLs: readonly string[] }[];
 }
 
 type WriteOutcome = { response: KvResponse };
@@ -154,6 +156,7 @@ export class Member implements MemberService {
   /** Listens for peers and starts ticking. Throws AddressInUseError when a peer port is taken. */
   async start(): Promise<void> {
     await this.transport.start();
+    for (const m of this.boot.peerHints ?? []) this.transport.setPeer(m.id, m.peerURLs);
     for (const m of this.membership.list()) this.transport.setPeer(m.id, m.peerURLs);
     this.ticker = setInterval(() => {
       this.raft.tick();

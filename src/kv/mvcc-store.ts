@@ -60,6 +60,10 @@ export interface FromRecordsOptions extends MvccStoreOptions {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** Keys a compaction visits at once: small stores finish inside the compaction request. */
+const FIRST_COMPACT_STEP = 16_384;
+/** Keys each later write visits while a compaction is pending. */
+const COMPACT_STEP_PER_WRITE = 256;
 
 function toRecord(k: string, v: Version, keysOnly = false): KeyValueRecord {
   return {
@@ -87,6 +91,8 @@ export class MvccStore implements ReadViewSource {
   private historyStart = 0;
   /** History below this has been physically dropped; trails compactRev while read views pin older revisions. */
   private physicalRev = 0;
+  /** A physical compaction in progress: its target revision and where it is in withHistory. */
+  private job: { readonly target: number; readonly keys: IterableIterator<string> } | null = null;
   private live = 0;
   private bytes = 0;
   /** Keys whose chain holds more than one live version or a tombstone: the only ones compaction visits. */
@@ -167,6 +173,7 @@ export class MvccStore implements ReadViewSource {
     const writeRev = this.rev + 1;
     const prev = this.execPut(request, writeRev);
     this.rev = writeRev;
+    this.afterWrite();
     return prev ? { kind: 'put', revision: writeRev, prevKv: prev } : { kind: 'put', revision: writeRev };
   }
 
@@ -176,6 +183,7 @@ export class MvccStore implements ReadViewSource {
     const writeRev = this.rev + 1;
     const { deleted, prevKvs } = this.execDelete(request, writeRev);
     if (deleted > 0) this.rev = writeRev;
+    this.afterWrite();
     return { kind: 'deleteRange', revision: this.rev, deleted, ...(prevKvs ? { prevKvs } : {}) };
   }
 
@@ -193,10 +201,14 @@ export class MvccStore implements ReadViewSource {
     const response = this.execTxn(request, path, { i: 0 }, writeRev, state, built);
     if (state.changed) this.rev = writeRev;
     for (const r of built) r.revision = this.rev;
+    this.afterWrite();
     return response;
   }
 
-  /** Drops history below a revision; reads below it then fail as compacted. */
+  /**
+   * Compacts to a revision: reads below it fail as compacted at once; the history itself is
+   * dropped in steps (all of it inside this call for stores under ~16k keys with history).
+   */
   compact(request: CompactionRequest): CompactionResponse {
     if (request.revision <= this.compactRev) throw new CompactedError();
     if (request.revision > this.rev) throw new FutureRevisionError();
@@ -483,33 +495,58 @@ export class MvccStore implements ReadViewSource {
     return resp;
   }
 
-  /** Physically drops history below the compact revision, but never what an open view still reads. */
+  /**
+   * Starts (or restarts, for a newer target) dropping history below the compact revision, but
+   * never what an open view still reads, and runs its first step. A large store finishes the
+   * rest in small steps after later writes (or through compactStep), so one compaction never
+   * stalls the apply loop for long.
+   */
   private dropHistory(): void {
     let target = this.compactRev;
     for (const pinned of this.pins.keys()) if (pinned < target) target = pinned;
-    if (target <= this.physicalRev) return;
-    const gone: string[] = [];
-    const visit = (k: string, head: Version): void => {
-      const result = compactChain(head, target, k.length);
-      this.bytes -= result.freedBytes;
-      if (result.head === null) gone.push(k);
-      else if (result.settled) this.withHistory.delete(k);
-    };
-    if (this.withHistory.size > this.index.size >>> 3) {
-      // Most keys have history: one walk along the leaves beats a descent per key.
-      this.index.scan('', null, (k, head) => {
-        if (this.withHistory.has(k)) visit(k, head);
+    if (target <= this.physicalRev || this.job?.target === target) return;
+    // The Set iterator is live: keys deleted meanwhile are skipped, keys added are visited too.
+    this.job = { target, keys: this.withHistory.values() };
+    this.compactStep(FIRST_COMPACT_STEP);
+  }
+
+  /** Runs up to maxKeys keys of pending physical compaction; true when none is left. */
+  compactStep(maxKeys = FIRST_COMPACT_STEP): boolean {
+    const job = this.job;
+    if (!job) return true;
+    for (let n = 0; n < maxKeys; n++) {
+      const next = job.keys.next();
+      if (next.done) {
+        this.physicalRev = job.target;
+        this.job = null;
         return true;
-      });
-    } else {
-      for (const k of this.withHistory) visit(k, this.index.get(k)!);
+      }
+      const k = next.value;
+      const head = this.index.get(k);
+      if (!head) {
+        this.withHistory.delete(k);
+        continue;
+      }
+      const result = compactChain(head, job.target, k.length);
+      this.bytes -= result.freedBytes;
+      if (result.head === null) {
+        this.index.delete(k);
+        this.withHistory.delete(k);
+      } else if (result.settled) {
+        this.withHistory.delete(k);
+      }
     }
-    // Keys whose whole history is gone leave the index after the walk: it must not change under a scan.
-    for (const k of gone) {
-      this.index.delete(k);
-      this.withHistory.delete(k);
-    }
-    this.physicalRev = target;
+    return false;
+  }
+
+  /** Whether physical compaction still has keys to visit. */
+  get compacting(): boolean {
+    return this.job !== null;
+  }
+
+  /** Every write carries a little of a pending compaction along. */
+  private afterWrite(): void {
+    if (this.job) this.compactStep(COMPACT_STEP_PER_WRITE);
   }
 
   /** @internal used by Loader: installs one restored key. */

@@ -30,9 +30,7 @@ export function stepCandidate(r: Raft, m: Message): void {
       return;
   }
   if (m.type !== myVoteResp) return;
-  if (m.reject && m.commit > r.raftLog.committed && r.raftLog.matchTerm(m.commit, m.logTerm)) {
-    r.raftLog.commitTo(m.commit);
-  }
+  learnCommitFromRejection(r, m);
   const res = r.poll(m.from, m.type, !m.reject);
   if (res === VoteResult.Won) {
     if (r.role === Role.PreCandidate) {
@@ -47,8 +45,23 @@ export function stepCandidate(r: Raft, m: Message): void {
   }
 }
 
+/**
+ * A vote rejection carries the voter's commit index and the term there. If our log has that
+ * entry with that term, our log up to it equals the voter's (log matching), so it is committed.
+ */
+function learnCommitFromRejection(r: Raft, m: Message): void {
+  if (m.reject && m.commit > r.raftLog.committed && r.raftLog.matchTerm(m.commit, m.logTerm)) {
+    r.raftLog.commitTo(m.commit);
+  }
+}
+
 export function stepFollower(r: Raft, m: Message): void {
   switch (m.type) {
+    case MessageType.VoteResp:
+    case MessageType.PreVoteResp:
+      // A rejection that carried a higher term made us a follower before we got here.
+      learnCommitFromRejection(r, m);
+      return;
     case MessageType.Prop:
       if (r.lead === NO_NODE) throw new ProposalDroppedError('no leader');
       r.send({ ...m, from: m.from === NO_NODE ? r.id : m.from, to: r.lead });

@@ -97,7 +97,9 @@ export function stepLeader(r: Raft, m: Message): void {
       pr.msgAppFlowPaused = false;
       // The follower is alive, so acks may have been lost: make room to send again.
       if (pr.state === ProgressState.Replicate && pr.inflights.full()) pr.inflights.freeFirstOne();
-      if (pr.match < r.raftLog.lastIndex()) sendAppend(r, m.from);
+      // A lagging follower gets an App (possibly empty: it re-syncs a pipeline whose Apps were
+      // lost); a caught-up one in Probe gets one too, so that its answer restores Replicate.
+      if (pr.match < r.raftLog.lastIndex() || pr.state === ProgressState.Probe) sendAppend(r, m.from);
       if (m.context === '') return;
       const acks = r.readOnly.recvAck(m.from, m.context);
       if (!acks) return;
@@ -165,6 +167,8 @@ export function flushProposals(r: Raft): void {
 function handleAppResp(r: Raft, m: Message, pr: Progress): void {
   pr.recentActive = true;
   if (m.reject) {
+    // Stale: the follower has since acknowledged at or past the rejected index.
+    if (pr.match > 0 && m.index <= pr.match) return;
     if (m.index < r.raftLog.firstIndex()) {
       // Rejected at (or below) the start of our log: only a snapshot can help. This is how a
       // member joining with no configuration gets the membership the log starts from.

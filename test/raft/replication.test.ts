@@ -206,3 +206,30 @@ test('reportUnreachable moves a replicating follower back to probing', () => {
   a.node.reportUnreachable('b');
   assert.equal(a.node.status().progress!.get('b')!.state, ProgressState.Probe);
 });
+
+test('a caught-up follower moved to probing returns to replicating after the next heartbeat', () => {
+  const net = new Network(['a', 'b', 'c']);
+  net.elect('a');
+  net.tickAll(1);
+  const a = net.get('a');
+  a.node.reportUnreachable('b');
+  assert.equal(a.node.status().progress!.get('b')!.state, ProgressState.Probe);
+  net.tickAll(2);
+  assert.equal(a.node.status().progress!.get('b')!.state, ProgressState.Replicate);
+});
+
+test('a duplicated old rejection does not set back a follower that has caught up', () => {
+  const net = new Network(['a', 'b']);
+  net.elect('a');
+  for (let i = 0; i < 3; i++) net.propose('a', `v${i}`);
+  net.tickAll(1);
+  const a = net.get('a');
+  const before = a.node.status().progress!.get('b')!;
+  assert.equal(before.match, 4);
+  a.node.step(message({ type: MessageType.AppResp, from: 'b', to: 'a', term: 1, index: 2, reject: true, rejectHint: 1 }));
+  net.process('a');
+  const after = a.node.status().progress!.get('b')!;
+  assert.equal(after.state, ProgressState.Replicate);
+  assert.equal(after.next, before.next);
+  assert.equal(net.queue.filter((m) => m.type === MessageType.App).length, 0);
+});

@@ -87,9 +87,15 @@ interface OpenFile {
 
 interface Fault {
   readonly op: FaultOp;
-  readonly code: FaultCode;
+  /** An error to return, or a crash to simulate at that moment. */
+  readonly code: FaultCode | 'CRASH';
   readonly pathIncludes?: string;
+  readonly crashMode?: CrashMode;
+  readonly tearKeep?: number;
 }
+
+/** The error code a simulated crash point throws: the process would be gone, so nothing may handle it as recoverable. */
+export const SIMULATED_CRASH = 'ESIMCRASH';
 
 function fsError(code: string, syscall: string, path: string): Error {
   const messages: Record<string, string> = {
@@ -100,6 +106,7 @@ function fsError(code: string, syscall: string, path: string): Error {
     ENOTEMPTY: 'directory not empty',
     EBADF: 'bad file descriptor',
     ENOSPC: 'no space left on device',
+    ESIMCRASH: 'simulated crash',
     EIO: 'i/o error',
   };
   return Object.assign(new Error(`${code}: ${messages[code] ?? 'error'}, ${syscall} '${path}'`), { code, syscall, path });
@@ -138,6 +145,15 @@ export class FaultyFileSystem implements FileSystem {
   /** The next matching write (or fsync, fdatasync, directory fsync) fails with `code`; one-shot. */
   failNext(op: FaultOp, code: FaultCode, pathIncludes?: string): void {
     this.faults.push({ op, code, pathIncludes });
+  }
+
+  /**
+   * The next matching write or fsync does not happen: the disk crashes right then (see
+   * crash()) and the call throws an error with code ESIMCRASH. Lets a test stop a member in
+   * the middle of an append, between its write and its fsync.
+   */
+  crashAtNext(op: FaultOp, mode: CrashMode = 'tear-last', tearKeep?: number, pathIncludes?: string): void {
+    this.faults.push({ op, code: 'CRASH', crashMode: mode, tearKeep, pathIncludes });
   }
 
   /** Flips one bit of a file's content, on disk and in the cache alike. */
@@ -311,6 +327,8 @@ export class FaultyFileSystem implements FileSystem {
     if (existing && existing.kind !== node.kind) throw fsError(existing.kind === 'dir' ? 'EISDIR' : 'ENOTDIR', 'rename', dst.full);
     src.dir.entries.delete(src.name);
     dst.dir.entries.set(dst.name, node);
+    // Open handles follow the file, so error messages and path filters name where it is now.
+    for (const [fd, h] of this.handles) if (h.node === node) this.handles.set(fd, { ...h, path: dst.full });
   }
 
   unlink(path: string): void {
@@ -387,8 +405,12 @@ export class FaultyFileSystem implements FileSystem {
   private takeFault(op: FaultOp, path: string, syscall: string): void {
     const i = this.faults.findIndex((f) => f.op === op && (f.pathIncludes === undefined || path.includes(f.pathIncludes)));
     if (i < 0) return;
-    const [fault] = this.faults.splice(i, 1);
-    throw fsError(fault!.code, syscall, path);
+    const fault = this.faults.splice(i, 1)[0]!;
+    if (fault.code === 'CRASH') {
+      this.crash(fault.crashMode, fault.tearKeep);
+      throw fsError(SIMULATED_CRASH, syscall, path);
+    }
+    throw fsError(fault.code, syscall, path);
   }
 
   private resetDirs(dir: DirNode): void {

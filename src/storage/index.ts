@@ -6,7 +6,7 @@ export { NodeFileSystem } from './node-file-system.js';
 export { FaultyFileSystem, SECTOR_SIZE, type CrashMode, type FaultCode, type FaultOp, type FaultyFileSystemOptions } from './faulty-file-system.js';
 export { CorruptionError } from './corruption-error.js';
 export { StorageFailedError } from './storage-failed-error.js';
-export { MemberStorage, type MemberStorageOptions, type RecoveredState } from './member-storage.js';
+export { MemberStorage, type MemberStorageOptions, type RecoveredState, type SaveSnapshotOptions } from './member-storage.js';
 export { snapshotFileName, type SnapshotChunks, type SnapshotSource, type SnapshotValidator } from './snapshot-files.js';
 export { IDENTITY_FILE, readIdentity, writeIdentity, type MemberIdentity } from './identity.js';
 export { DEFAULT_SEGMENT_SIZE } from './wal.js';

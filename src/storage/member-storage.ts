@@ -32,6 +32,16 @@ export interface MemberStorageOptions {
   readonly log?: (line: string) => void;
 }
 
+export interface SaveSnapshotOptions {
+  /**
+   * True for a snapshot received from the leader (Ready.snapshot): the raft core discards the
+   * whole log then, and so does recovery. False (the default) for a local compaction: the
+   * entries after the snapshot's index stay. Getting this wrong in the safe direction (false)
+   * can only bring back stale, uncommitted entries after the snapshot, as etcd's WAL does.
+   */
+  readonly replacesLog?: boolean;
+}
+
 /** What open() found on disk. */
 export interface RecoveredState {
   /** The last durable hard state; all zero on a fresh directory. */
@@ -147,23 +157,23 @@ export class MemberStorage {
    * then records it as current in the WAL and releases older snapshot files and WAL segments.
    * A producer error abandons the file and leaves the storage healthy.
    */
-  async saveSnapshot(metadata: SnapshotMetadata, chunks: SnapshotChunks | (() => SnapshotChunks)): Promise<void> {
+  async saveSnapshot(metadata: SnapshotMetadata, chunks: SnapshotChunks | (() => SnapshotChunks), options: SaveSnapshotOptions = {}): Promise<void> {
     this.beginSnapshot(metadata);
     try {
       await this.guardAsync(() => writeSnapshotFile(this.fs, this.snapDir, metadata, typeof chunks === 'function' ? chunks() : chunks));
       this.check();
-      this.guard(() => this.commitSnapshot(metadata));
+      this.guard(() => this.commitSnapshot(metadata, options.replacesLog ?? false));
     } finally {
       this.snapshotting = false;
     }
   }
 
   /** The synchronous saveSnapshot, for the simulator. */
-  saveSnapshotSync(metadata: SnapshotMetadata, chunks: Iterable<Uint8Array>): void {
+  saveSnapshotSync(metadata: SnapshotMetadata, chunks: Iterable<Uint8Array>, options: SaveSnapshotOptions = {}): void {
     this.beginSnapshot(metadata);
     try {
       this.guard(() => writeSnapshotFileSync(this.fs, this.snapDir, metadata, chunks));
-      this.guard(() => this.commitSnapshot(metadata));
+      this.guard(() => this.commitSnapshot(metadata, options.replacesLog ?? false));
     } finally {
       this.snapshotting = false;
     }
@@ -221,8 +231,8 @@ export class MemberStorage {
     this.snapshotting = true;
   }
 
-  private commitSnapshot(metadata: SnapshotMetadata): void {
-    this.wal.appendSnapshotMarker(metadata);
+  private commitSnapshot(metadata: SnapshotMetadata, replacesLog: boolean): void {
+    this.wal.appendSnapshotMarker(metadata, replacesLog);
     this.snapshot = metadata;
     try {
       removeSnapshotsBefore(this.fs, this.snapDir, metadata);

@@ -1,6 +1,6 @@
 // Encodes one append batch (what one fsync covers) into a single Buffer.
 
-import type { Entry, HardState, SnapshotMetadata } from '../raft/types.js';
+import type { Entry, HardState } from '../raft/types.js';
 import { RecordType, recordSize, writeRecord } from './wal-record.js';
 import {
   SEGMENT_HEADER_PAYLOAD_SIZE,
@@ -12,12 +12,13 @@ import {
   writeSegmentHeaderPayload,
   writeSnapshotPayload,
   type SegmentHeader,
+  type SnapshotMarker,
 } from './wal-payloads.js';
 
 /** What a batch holds, written in this order: segment header, snapshot marker, entries, hard state. */
 export interface BatchParts {
   readonly segmentHeader?: SegmentHeader;
-  readonly snapshot?: SnapshotMetadata;
+  readonly snapshot?: SnapshotMarker;
   readonly entries?: readonly Entry[];
   readonly hardState?: HardState;
 }

@@ -14,6 +14,16 @@ export interface SegmentHeader {
   readonly firstIndex: number;
 }
 
+/**
+ * A snapshot marker: which snapshot is current, and whether it replaced the log (a snapshot
+ * from the leader, installed because the log did not match) or compacted it (entries after
+ * its index stay).
+ */
+export interface SnapshotMarker {
+  readonly metadata: SnapshotMetadata;
+  readonly replacesLog: boolean;
+}
+
 /** A payload decoder's complaint; the reader turns it into a CorruptionError with file and offset. */
 export class PayloadError extends Error {}
 
@@ -105,27 +115,34 @@ export function readHardStatePayload(p: Buffer): HardState {
   return { term, commit, vote: p.toString('utf8', 18, 18 + n) };
 }
 
-// ---- snapshot marker: u64 index, u64 term, voters, learners ----------------------------
+// ---- snapshot marker: u64 index, u64 term, u8 flags, voters, learners ------------------
 
-export function snapshotPayloadSize(m: SnapshotMetadata): number {
-  return 16 + stringsSize(m.confState.voters) + stringsSize(m.confState.learners);
+const REPLACES_LOG = 1;
+
+export function snapshotPayloadSize(m: SnapshotMarker): number {
+  return 17 + stringsSize(m.metadata.confState.voters) + stringsSize(m.metadata.confState.learners);
 }
 
-export function writeSnapshotPayload(buf: Buffer, offset: number, m: SnapshotMetadata): void {
+export function writeSnapshotPayload(buf: Buffer, offset: number, marker: SnapshotMarker): void {
+  const m = marker.metadata;
   writeU64(buf, offset, m.index);
   writeU64(buf, offset + 8, m.term);
-  const next = writeStrings(buf, offset + 16, m.confState.voters);
+  buf[offset + 16] = marker.replacesLog ? REPLACES_LOG : 0;
+  const next = writeStrings(buf, offset + 17, m.confState.voters);
   writeStrings(buf, next, m.confState.learners);
 }
 
-export function readSnapshotPayload(p: Buffer): SnapshotMetadata {
+export function readSnapshotPayload(p: Buffer): SnapshotMarker {
   const index = u64(p, 0, 'snapshot index');
   const term = u64(p, 8, 'snapshot term');
-  const voters = readStrings(p, 16);
+  need(p, 17);
+  const flags = p[16]!;
+  if ((flags & ~REPLACES_LOG) !== 0) throw new PayloadError(`unknown snapshot marker flags ${flags}`);
+  const voters = readStrings(p, 17);
   const learners = readStrings(p, voters.next);
   if (learners.next !== p.length) throw new PayloadError('snapshot marker payload has the wrong length');
   const confState: ConfState = { voters: voters.list, learners: learners.list };
-  return { index, term, confState };
+  return { metadata: { index, term, confState }, replacesLog: flags === REPLACES_LOG };
 }
 
 // ---- segment header: u32 magic, u16 version, u16 zero, u64 seq, u64 first index --------

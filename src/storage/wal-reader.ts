@@ -54,9 +54,11 @@ class Replay {
       case RecordType.HardState:
         this.hardState = readHardStatePayload(rec.payload);
         break;
-      case RecordType.Snapshot:
-        this.marker(readSnapshotPayload(rec.payload), at);
+      case RecordType.Snapshot: {
+        const marker = readSnapshotPayload(rec.payload);
+        this.marker(marker.metadata, marker.replacesLog, at);
         break;
+      }
       case RecordType.SegmentHeader:
         throw new CorruptionError(at.file, at.offset, 'a segment header in the middle of a segment');
     }
@@ -76,24 +78,22 @@ class Replay {
     ents.push(e);
   }
 
-  private marker(m: SnapshotMetadata, at: Location): void {
+  private marker(m: SnapshotMetadata, replacesLog: boolean, at: Location): void {
     const cur = this.snapshot;
     if (cur && m.index === cur.index && m.term === cur.term) return; // repeated in each segment header
     if (cur && m.index <= cur.index) {
       throw new CorruptionError(at.file, at.offset, `snapshot marker ${m.term}/${m.index} is not newer than ${cur.term}/${cur.index}`);
     }
     const ents = this.entries;
-    const first = ents[0]?.index ?? 0;
-    const match = m.index >= first && m.index - first < ents.length ? ents[m.index - first] : undefined;
-    if (match && match.term === m.term) {
-      // A local compaction: the log after the snapshot stays.
-      ents.splice(0, m.index - first + 1);
-      if (ents.length === 0) this.firstAt = undefined;
-    } else {
-      // A snapshot from the leader that the log does not match: the whole log is replaced.
+    const first = ents[0]?.index;
+    if (replacesLog) {
+      // A snapshot from the leader: the log written before it is gone, as it is in the raft core.
       ents.length = 0;
-      this.firstAt = undefined;
+    } else if (first !== undefined && first <= m.index) {
+      // A compaction: what the snapshot covers goes, the log after it stays.
+      ents.splice(0, Math.min(ents.length, m.index - first + 1));
     }
+    if (ents.length === 0) this.firstAt = undefined;
     this.snapshot = m;
   }
 

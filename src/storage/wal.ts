@@ -95,11 +95,14 @@ export class Wal {
     if (hardState) this.hardState = hardState;
   }
 
-  /** Records that the snapshot file for `metadata` is durable and current. */
-  appendSnapshotMarker(metadata: SnapshotMetadata): void {
-    this.write({ snapshot: metadata });
+  /**
+   * Records that the snapshot file for `metadata` is durable and current; `replacesLog`
+   * says the log before this record is gone (a leader's snapshot) rather than compacted.
+   */
+  appendSnapshotMarker(metadata: SnapshotMetadata, replacesLog: boolean): void {
+    this.write({ snapshot: { metadata, replacesLog } });
     this.snapshot = metadata;
-    this.lastIndex = Math.max(this.lastIndex, metadata.index);
+    this.lastIndex = replacesLog ? metadata.index : Math.max(this.lastIndex, metadata.index);
   }
 
   /**
@@ -171,7 +174,10 @@ export class Wal {
     const name = segmentName(seq, firstIndex);
     const path = join(this.dir, name);
     const tmp = path + TEMP_SUFFIX;
-    const header = encodeBatch(this.seq + 1, { segmentHeader: { seq, firstIndex }, snapshot: this.snapshot, hardState: this.hardState });
+    // The repeated marker never replaces the log: the original did already, or it sits in a
+    // released segment and this header is the first record any replay will see.
+    const snapshot = this.snapshot ? { metadata: this.snapshot, replacesLog: false } : undefined;
+    const header = encodeBatch(this.seq + 1, { segmentHeader: { seq, firstIndex }, snapshot, hardState: this.hardState });
     const capacity = Math.max(this.segmentSize, header.length + needed);
     const fd = io('WAL segment creation', () => {
       const fd = this.fs.open(tmp, 'replace');

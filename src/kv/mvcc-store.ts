@@ -2,14 +2,14 @@
 // apply() is deterministic (no clock, no randomness, no I/O): every member applying the same
 // entries in the same order reaches the same revision, the same state and the same hashkv.
 
-import { IntegrityError } from '../errors.js';
 import { CompactedError, FutureRevisionError, KeyNotFoundError } from './kv-errors.js';
 import { KvHasher } from './kv-hash.js';
-import { indexKey, inRange, keyBytes, resolveRange, type ResolvedRange } from './key-range.js';
+import { indexKey, resolveRange, type ResolvedRange } from './key-range.js';
 import { OrderedIndex } from './ordered-index.js';
 import { ReadView, type ReadViewSource } from './read-view.js';
 import type { KeyValueRecord } from './record.js';
 import { DEFAULT_MAX_TXN_OPS, validateRequest } from './request-validate.js';
+import { RecordLoader, type RestoreTarget } from './store-loader.js';
 import type {
   CompactionRequest,
   CompactionResponse,
@@ -24,8 +24,8 @@ import type {
   TxnRequest,
   TxnResponse,
 } from './requests.js';
-import { compareMatches, sortRecords } from './range-helpers.js';
-import { compactChain, liveAt, Version, versionBytes } from './version-chain.js';
+import { collectRange, compareMatches } from './range-helpers.js';
+import { compactChain, liveAt, recordOf, Version, versionBytes } from './version-chain.js';
 
 /** Status figures for `endpoint status` and snapshot headers. */
 export interface MvccStats {
@@ -59,27 +59,16 @@ export interface FromRecordsOptions extends MvccStoreOptions {
   readonly compactRevision?: number;
 }
 
-const EMPTY = Buffer.alloc(0);
 /** Keys a compaction visits at once: small stores finish inside the compaction request. */
 const FIRST_COMPACT_STEP = 16_384;
 /** Keys each later write visits while a compaction is pending. */
 const COMPACT_STEP_PER_WRITE = 256;
 
-function toRecord(k: string, v: Version, keysOnly = false): KeyValueRecord {
-  return {
-    key: keyBytes(k),
-    value: keysOnly ? EMPTY : v.value!,
-    createRevision: v.create,
-    modRevision: v.mod,
-    version: v.version,
-  };
-}
-
 /** Responses built during a txn get the final revision once it is known. */
 type Mutable<T> = { -readonly [P in keyof T]: T[P] };
 
 /** An MVCC store: one revision counter, per-key version chains in an ordered index. */
-export class MvccStore implements ReadViewSource {
+export class MvccStore implements ReadViewSource, RestoreTarget {
   private readonly index = new OrderedIndex<Version>();
   private rev = 1;
   /**
@@ -107,9 +96,11 @@ export class MvccStore implements ReadViewSource {
 
   /** Builds a store from live records in ascending key order (a snapshot), with no history below `revision`. */
   static fromRecordsSync(records: Iterable<KeyValueRecord>, options: FromRecordsOptions): MvccStore {
-    const loader = new Loader(options);
+    const store = new MvccStore(options);
+    const loader = new RecordLoader(store, options);
     for (const r of records) loader.add(r);
-    return loader.finish();
+    loader.finish();
+    return store;
   }
 
   /** Like fromRecordsSync, from a stream of records. */
@@ -117,9 +108,11 @@ export class MvccStore implements ReadViewSource {
     records: AsyncIterable<KeyValueRecord> | Iterable<KeyValueRecord>,
     options: FromRecordsOptions,
   ): Promise<MvccStore> {
-    const loader = new Loader(options);
+    const store = new MvccStore(options);
+    const loader = new RecordLoader(store, options);
     for await (const r of records) loader.add(r);
-    return loader.finish();
+    loader.finish();
+    return store;
   }
 
   /** The current revision. A new store starts at 1, as etcd does. */
@@ -280,7 +273,7 @@ export class MvccStore implements ReadViewSource {
       end,
       (k, head) => {
         const v = liveAt(head, rev);
-        if (v) out.push(toRecord(k, v));
+        if (v) out.push(recordOf(k, v));
         return out.length < max;
       },
       exclusiveStart,
@@ -333,40 +326,7 @@ export class MvccStore implements ReadViewSource {
 
   private rangeAt(r: RangeRequest, rev: number): RangeResponse {
     const range = resolveRange(r.key, r.rangeEnd);
-    const limit = r.limit && r.limit > 0 ? r.limit : 0;
-    const filtered =
-      (r.minModRevision ?? 0) !== 0 ||
-      (r.maxModRevision ?? 0) !== 0 ||
-      (r.minCreateRevision ?? 0) !== 0 ||
-      (r.maxCreateRevision ?? 0) !== 0;
-    const sortOrder = r.sortOrder ?? 'NONE';
-    // As etcd 3.4: a sort or a filter reads everything, then filters, sorts and truncates.
-    const fetchAll = sortOrder !== 'NONE' || filtered;
-    let count = 0;
-    const kvs: KeyValueRecord[] = [];
-    this.visitLive(range, rev, (k, v) => {
-      count++;
-      if (!r.countOnly && (fetchAll || limit === 0 || kvs.length <= limit)) kvs.push(toRecord(k, v, r.keysOnly));
-      return true;
-    });
-    if (r.countOnly) return { kind: 'range', revision: this.rev, kvs: [], more: false, count };
-    let out = kvs;
-    if (filtered) {
-      out = out.filter(
-        (kv) =>
-          (!r.minModRevision || kv.modRevision >= r.minModRevision) &&
-          (!r.maxModRevision || kv.modRevision <= r.maxModRevision) &&
-          (!r.minCreateRevision || kv.createRevision >= r.minCreateRevision) &&
-          (!r.maxCreateRevision || kv.createRevision <= r.maxCreateRevision),
-      );
-    }
-    out = sortRecords(out, sortOrder, r.sortTarget ?? 'KEY');
-    let more = false;
-    if (limit > 0 && out.length > limit) {
-      out = out.slice(0, limit);
-      more = true;
-    }
-    return { kind: 'range', revision: this.rev, kvs: out, more, count };
+    return collectRange(r, (visit) => this.visitLive(range, rev, visit), this.rev);
   }
 
   // ---- writes ----
@@ -401,7 +361,7 @@ export class MvccStore implements ReadViewSource {
     });
     this.bytes += added;
     const prev = prevLive as Version | null;
-    return r.prevKv && prev ? toRecord(k, prev) : undefined;
+    return r.prevKv && prev ? recordOf(k, prev) : undefined;
   }
 
   private execDelete(r: DeleteRangeRequest, writeRev: number): { deleted: number; prevKvs?: KeyValueRecord[] } {
@@ -419,7 +379,7 @@ export class MvccStore implements ReadViewSource {
       this.withHistory.add(k);
       this.bytes += versionBytes(k.length, tomb);
       this.live--;
-      prevKvs?.push(toRecord(k, v));
+      prevKvs?.push(recordOf(k, v));
     }
     return prevKvs ? { deleted: victims.length, prevKvs } : { deleted: victims.length };
   }
@@ -549,102 +509,19 @@ export class MvccStore implements ReadViewSource {
     if (this.job) this.compactStep(COMPACT_STEP_PER_WRITE);
   }
 
-  /** @internal used by Loader: installs one restored key. */
+  /** @internal RestoreTarget: installs one restored key. */
   installRestored(k: string, v: Version): void {
     this.index.set(k, v);
     this.live++;
     this.bytes += versionBytes(k.length, v);
   }
 
-  /** @internal used by Loader: sets the revisions of a restored store. */
+  /** @internal RestoreTarget: sets the revisions of a restored store. */
   setRestoredRevisions(revision: number, compactRevision: number): void {
     this.rev = revision;
     // A header's 0 cannot tell "never compacted" from "compacted at 0"; read it as never, like a fresh store.
     this.compactRev = compactRevision > 0 ? compactRevision : -1;
     this.historyStart = revision;
     this.physicalRev = revision;
-  }
-}
-
-const SLAB_BYTES = 256 * 1024;
-
-/**
- * Copies restored values into shared slabs: one allocation per slab instead of one per value
- * makes a restore several times lighter on the allocator and the GC. The cost: a slab lives
- * while any value in it does, so memory held by restored values can at worst stay at its
- * restore-time size however many of them are overwritten later; it never grows past that.
- */
-class SlabCopier {
-  private slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
-  private used = 0;
-
-  copy(value: Buffer): Buffer {
-    if (value.length > SLAB_BYTES >>> 4) return Buffer.from(value);
-    if (this.used + value.length > SLAB_BYTES) {
-      this.slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
-      this.used = 0;
-    }
-    value.copy(this.slab, this.used);
-    const out = this.slab.subarray(this.used, this.used + value.length);
-    this.used += value.length;
-    return out;
-  }
-}
-
-/** Builds a store from snapshot records, checking what would otherwise corrupt it silently. */
-class Loader {
-  private readonly store: MvccStore;
-  private last: string | null = null;
-  private readonly revision: number;
-  private readonly slabs = new SlabCopier();
-
-  constructor(private readonly options: FromRecordsOptions) {
-    const { revision } = options;
-    const compactRevision = options.compactRevision ?? 0;
-    if (!Number.isSafeInteger(revision) || revision < 1) {
-      throw new IntegrityError(`snapshot revision ${revision} is not a positive integer`, 'the snapshot header is corrupt; use another snapshot');
-    }
-    if (!Number.isSafeInteger(compactRevision) || compactRevision < 0 || compactRevision > revision) {
-      throw new IntegrityError(
-        `snapshot compact revision ${compactRevision} is outside 0..${revision}`,
-        'the snapshot header is corrupt; use another snapshot',
-      );
-    }
-    this.revision = revision;
-    this.store = new MvccStore(options);
-  }
-
-  add(r: KeyValueRecord): void {
-    const k = indexKey(r.key);
-    if (k.length === 0) throw this.corrupt(k, 'empty key');
-    if (this.last !== null && k <= this.last) throw this.corrupt(k, 'keys are not in ascending order');
-    const ok =
-      Number.isSafeInteger(r.createRevision) &&
-      Number.isSafeInteger(r.modRevision) &&
-      Number.isSafeInteger(r.version) &&
-      r.createRevision >= 1 &&
-      r.modRevision >= r.createRevision &&
-      r.modRevision <= this.revision &&
-      r.version >= 1;
-    if (!ok) {
-      throw this.corrupt(
-        k,
-        `revisions create=${r.createRevision} mod=${r.modRevision} version=${r.version} do not fit snapshot revision ${this.revision}`,
-      );
-    }
-    this.last = k;
-    this.store.installRestored(k, new Version(this.slabs.copy(r.value), r.createRevision, r.modRevision, r.version, null));
-  }
-
-  private corrupt(k: string, problem: string): IntegrityError {
-    return new IntegrityError(
-      `snapshot record for key ${JSON.stringify(k.slice(0, 64))}: ${problem}`,
-      'the snapshot is corrupt or was written by a broken tool; use another snapshot',
-    );
-  }
-
-  finish(): MvccStore {
-    this.store.setRestoredRevisions(this.revision, this.options.compactRevision ?? 0);
-    return this.store;
   }
 }

@@ -1,8 +1,8 @@
-// Txn compares and range sorting, as etcd 3.4 evaluates them.
+// Range results (limit, filters, sorting) and txn compares, as etcd 3.4 computes them.
 
 import type { KeyValueRecord } from './record.js';
-import type { Compare, SortOrder, SortTarget } from './requests.js';
-import type { Version } from './version-chain.js';
+import type { Compare, RangeRequest, RangeResponse, SortOrder, SortTarget } from './requests.js';
+import { recordOf, type Version } from './version-chain.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -77,4 +77,49 @@ export function sortRecords(records: KeyValueRecord[], order: SortOrder, target:
   const sorted = records.slice();
   sorted.sort(effective === 'ASCEND' ? cmp : (a, b) => cmp(b, a));
   return sorted;
+}
+
+/**
+ * Builds a range response from the live (key, version) pairs scan visits in key order: as etcd
+ * 3.4, count covers the whole range, and a sort or a filter reads everything before limiting.
+ */
+export function collectRange(
+  r: RangeRequest,
+  scan: (visit: (k: string, v: Version) => boolean) => void,
+  headerRevision: number,
+): RangeResponse {
+  const limit = r.limit && r.limit > 0 ? r.limit : 0;
+  const filtered =
+    (r.minModRevision ?? 0) !== 0 ||
+    (r.maxModRevision ?? 0) !== 0 ||
+    (r.minCreateRevision ?? 0) !== 0 ||
+    (r.maxCreateRevision ?? 0) !== 0;
+  const sortOrder = r.sortOrder ?? 'NONE';
+  // As etcd 3.4: a sort or a filter reads everything, then filters, sorts and truncates.
+  const fetchAll = sortOrder !== 'NONE' || filtered;
+  let count = 0;
+  const kvs: KeyValueRecord[] = [];
+  scan((k, v) => {
+    count++;
+    if (!r.countOnly && (fetchAll || limit === 0 || kvs.length <= limit)) kvs.push(recordOf(k, v, r.keysOnly));
+    return true;
+  });
+  if (r.countOnly) return { kind: 'range', revision: headerRevision, kvs: [], more: false, count };
+  let out = kvs;
+  if (filtered) {
+    out = out.filter(
+      (kv) =>
+        (!r.minModRevision || kv.modRevision >= r.minModRevision) &&
+        (!r.maxModRevision || kv.modRevision <= r.maxModRevision) &&
+        (!r.minCreateRevision || kv.createRevision >= r.minCreateRevision) &&
+        (!r.maxCreateRevision || kv.createRevision <= r.maxCreateRevision),
+    );
+  }
+  out = sortRecords(out, sortOrder, r.sortTarget ?? 'KEY');
+  let more = false;
+  if (limit > 0 && out.length > limit) {
+    out = out.slice(0, limit);
+    more = true;
+  }
+  return { kind: 'range', revision: headerRevision, kvs: out, more, count };
 }

@@ -2,6 +2,11 @@
 // A chain costs one small object per version and no arrays, which keeps memory per key low
 // (most keys have a single version); reads at the current revision look at the head only.
 
+import { keyBytes } from './key-range.js';
+import type { KeyValueRecord } from './record.js';
+
+const EMPTY = Buffer.alloc(0);
+
 /** One version of a key. value null marks a tombstone (the key was deleted at mod). */
 export class Version {
   constructor(
@@ -75,4 +80,9 @@ function chainBytes(from: Version, keyLength: number): number {
   let total = 0;
   for (let v: Version | null = from; v !== null; v = v.prev) total += versionBytes(keyLength, v);
   return total;
+}
+
+/** The record a live version of index key k presents to readers (keysOnly: with an empty value). */
+export function recordOf(k: string, v: Version, keysOnly = false): KeyValueRecord {
+  return { key: keyBytes(k), value: keysOnly ? EMPTY : v.value!, createRevision: v.create, modRevision: v.mod, version: v.version };
 }

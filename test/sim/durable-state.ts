@@ -6,6 +6,7 @@
 import type { ConfState, Entry, HardState, Ready, Snapshot } from '../../src/raft/types.js';
 import { MemoryStorage } from '../../src/raft/index.js';
 import type { SimDisk } from './sim-disk.js';
+import type { Prng } from './prng.js';
 
 /** Told about every durable write, so the safety monitor sees exactly what reached the disk. */
 export interface PersistObserver {
@@ -46,16 +47,48 @@ export class DurableState {
       this.observer.entriesPersisted(rd.entries, prevTerm ?? -1, disk);
     }
     if (rd.hardState) {
-      disk.hardState = rd.hardState;
+      disk.setHardState(rd.hardState);
       this.storage.setHardState(rd.hardState);
-      this.observer.hardStatePersisted(rd.hardState, disk);
     }
+    // A Ready that only moves the commit index need not fsync: a crash may lose it and the
+    // member relearns it. Everything else must be durable before a message goes out.
+    if (rd.mustSync) disk.sync();
+    if (rd.hardState) this.observer.hardStatePersisted(rd.hardState, disk);
+  }
+
+  /**
+   * A crash in the middle of persisting a Ready (before its fsync returned): a prefix of its
+   * writes reaches the disk, in write order (snapshot, entries, hard state), the rest is lost.
+   * The member must crash right after; nothing of this Ready was sent.
+   */
+  persistTorn(rd: Ready, rng: Prng): void {
+    const disk = this.disk;
+    if (rd.snapshot && rd.snapshot.metadata.index > 0) {
+      if (!rng.chance(0.5)) return;
+      disk.installSnapshot(rd.snapshot);
+      this.observer.snapshotPersisted(rd.snapshot, disk);
+    }
+    const k = rng.int(rd.entries.length + 1);
+    if (k > 0) {
+      const part = rd.entries.slice(0, k);
+      const prevTerm = disk.termAt(part[0]!.index - 1);
+      disk.append(part);
+      this.observer.entriesPersisted(part, prevTerm ?? -1, disk);
+    }
+    const wroteHardState = k === rd.entries.length && rd.hardState !== undefined && rng.chance(0.5);
+    if (wroteHardState) disk.setHardState(rd.hardState!);
+    // What reached the disk before the tear is durable, and so is every earlier write.
+    if (k > 0 || wroteHardState || rd.snapshot) disk.sync();
+    if (wroteHardState) this.observer.hardStatePersisted(rd.hardState!, disk);
   }
 
   /** Takes a snapshot at the applied index and compacts: the disk drops everything it covers,
    * the in-memory log keeps `keep` entries behind it for slow followers. */
   saveSnapshot(index: number, confState: ConfState, data: string, keep: number): void {
     const snap = this.storage.createSnapshot(index, confState, data);
+    // Saving a snapshot syncs the log first (etcd writes a WAL snapshot record and fsyncs), so
+    // the commit index that let these entries be applied is durable before the snapshot is.
+    this.disk.sync();
     this.disk.compactTo(snap);
     const compactTo = index - keep;
     if (compactTo >= this.storage.firstIndex()) this.storage.compact(compactTo);

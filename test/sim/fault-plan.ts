@@ -33,6 +33,8 @@ export interface FaultPlan {
   snapshotEvery: number;
   /** How many entries behind the snapshot a compaction keeps (0 forces snapshot installs soonest). */
   compactKeep: number;
+  /** How far members' tick periods may stray from the nominal 10 units (clock rate skew). */
+  tickSkew: number;
   /** A client issues a new operation (per idle client). */
   clientRate: number;
 }
@@ -46,7 +48,8 @@ export type FaultClass =
   | 'pause'
   | 'churn'
   | 'transfer'
-  | 'compaction';
+  | 'compaction'
+  | 'skew';
 
 export const ALL_FAULT_CLASSES: readonly FaultClass[] = [
   'loss',
@@ -58,6 +61,7 @@ export const ALL_FAULT_CLASSES: readonly FaultClass[] = [
   'churn',
   'transfer',
   'compaction',
+  'skew',
 ];
 
 /**
@@ -88,6 +92,7 @@ export function drawFaultPlan(rng: Prng, all: boolean): { plan: FaultPlan; class
     transfer: 0,
     snapshotEvery: 1000,
     compactKeep: 50,
+    tickSkew: 0,
     clientRate: 0.02 + rng.float() * 0.1,
   };
   if (on('delay', classes)) {
@@ -114,5 +119,6 @@ export function drawFaultPlan(rng: Prng, all: boolean): { plan: FaultPlan; class
     plan.snapshotEvery = rng.range(2, 30);
     plan.compactKeep = rng.range(0, 5);
   }
+  if (on('skew', classes)) plan.tickSkew = rng.range(1, 4);
   return { plan, classes };
 }

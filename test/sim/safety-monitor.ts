@@ -39,6 +39,8 @@ export class SafetyMonitor {
   private readonly stateAt = new Map<number, string>();
   /** Per member: the highest commit index already registered from its disk. */
   private readonly commitSeen = new Map<NodeId, number>();
+  /** Per member: the highest commit index known synced on its disk. */
+  private readonly commitSynced = new Map<NodeId, number>();
   checks = 0;
   /** Off only in the self-test that must catch a broken commit rule by its consequences alone. */
   checkCommitRule = true;
@@ -85,15 +87,18 @@ export class SafetyMonitor {
   private hardStatePersisted(member: NodeId, hs: HardState, disk: SimDisk, term: number): void {
     this.checks++;
     const from = this.commitSeen.get(member) ?? 0;
-    if (hs.commit < from) {
-      throw new SafetyViolation('commit-regressed', `${member} persisted commit ${hs.commit} after ${from}`);
+    // Only a synced commit index must never go back: an unsynced one may be lost in a crash.
+    const synced = this.commitSynced.get(member) ?? 0;
+    if (hs.commit < synced) {
+      throw new SafetyViolation('commit-regressed', `${member} persisted commit ${hs.commit} after a synced ${synced}`);
     }
+    this.commitSynced.set(member, disk.syncedHardState.commit);
     for (let i = Math.max(from + 1, disk.snapshotIndex + 1); i <= hs.commit; i++) {
       const e = disk.entryAt(i);
       if (!e) throw new SafetyViolation('commit-beyond-log', `${member} persisted commit ${hs.commit} but its disk ends at ${disk.lastIndex}`);
       this.registerCommitted(member, i, entryDigest(e), Math.max(term, hs.term));
     }
-    this.commitSeen.set(member, hs.commit);
+    if (hs.commit > from) this.commitSeen.set(member, hs.commit);
   }
 
   private snapshotPersisted(member: NodeId, snap: Snapshot, _disk: SimDisk): void {

@@ -7,7 +7,10 @@ import { EMPTY_MACHINE_SNAPSHOT } from './register-machine.js';
 
 /** The durable state of one member. Invariant: entries[i].index === snapshot.metadata.index + 1 + i. */
 export class SimDisk {
+  /** The hard state as last written; it may not be synced yet (a commit-only Ready skips fsync). */
   hardState: HardState = { term: 0, vote: '', commit: 0 };
+  /** The hard state as of the last fsync: what survives a crash. */
+  syncedHardState: HardState = this.hardState;
   snapshot: Snapshot;
   entries: Entry[] = [];
 
@@ -52,6 +55,21 @@ export class SimDisk {
     }
     this.entries.length = first - s - 1;
     for (const e of list) this.entries.push(e);
+  }
+
+  /** Writes the hard state without syncing it. */
+  setHardState(hs: HardState): void {
+    this.hardState = hs;
+  }
+
+  /** fsync: everything written so far survives a crash. */
+  sync(): void {
+    this.syncedHardState = this.hardState;
+  }
+
+  /** A crash: writes since the last fsync are gone (here only a commit-only hard state can be). */
+  loseUnsynced(): void {
+    this.hardState = this.syncedHardState;
   }
 
   /** Replaces the log with a snapshot received from the leader (the etcd MemoryStorage rule). */

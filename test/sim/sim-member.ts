@@ -33,7 +33,7 @@ export type ClientReply =
   | { readonly op: number; readonly kind: 'dropped' };
 
 /** Where in a Ready a crash lands: each point loses a different amount of work. */
-export type CrashPoint = 'none' | 'before-persist' | 'after-persist' | 'after-send' | 'after-apply';
+export type CrashPoint = 'none' | 'before-persist' | 'torn-persist' | 'after-persist' | 'after-send' | 'after-apply';
 
 /** What the world provides to a member. */
 export interface MemberEnv {
@@ -50,6 +50,8 @@ export interface MemberEnv {
   send(msg: Message): void;
   reply(from: NodeId, client: string, reply: ClientReply): void;
   crashPoint(member: NodeId): CrashPoint;
+  /** Draws how much of a torn Ready reaches the disk. */
+  readonly tearRng: Prng;
   /** A conf change was applied at `index`; `replayed` when the index was already committed on disk at start. */
   confApplied(member: NodeId, cc: ConfChange, cs: ConfState, index: number, replayed: boolean): void;
   trace(line: string): void;
@@ -151,6 +153,7 @@ export class SimMember {
 
   /** Kills the process: everything not on the disk is gone. */
   crash(final: MemberStatus = 'down'): void {
+    this.disk.loseUnsynced();
     this.node = null;
     this.durable = null;
     this.status = final;
@@ -252,6 +255,10 @@ export class SimMember {
     const rd = node.ready();
     const cp = this.env.crashPoint(this.id);
     if (cp === 'before-persist') return this.crashIn(cp);
+    if (cp === 'torn-persist') {
+      this.durable!.persistTorn(rd, this.env.tearRng);
+      return this.crashIn(cp);
+    }
     const leaderBefore = this.role === Role.Leader ? this.term : -1;
     const commitBefore = this.disk.hardState.commit;
     this.durable!.persistReady(rd);

@@ -68,7 +68,7 @@ interface Client {
 const TICK_UNITS = 10;
 const ELECTION_TICK = 10;
 const CLIENT_TIMEOUT_UNITS = 50 * TICK_UNITS;
-const CRASH_POINTS: readonly CrashPoint[] = ['before-persist', 'after-persist', 'after-send', 'after-apply'];
+const CRASH_POINTS: readonly CrashPoint[] = ['before-persist', 'torn-persist', 'after-persist', 'after-send', 'after-apply'];
 
 /** Formats member number n as a 16-hex-digit raft ID. */
 export function memberId(n: number): NodeId {
@@ -93,6 +93,8 @@ class Simulation {
   private readonly clients: Client[] = [];
   private readonly keys: string[] = [];
   private readonly tickPhase = new Map<NodeId, number>();
+  /** Units between ticks, per member: differing periods model clocks running at different rates. */
+  private readonly tickPeriod = new Map<NodeId, number>();
   private readonly restartAt = new Map<NodeId, number>();
   private readonly resumeAt = new Map<NodeId, number>();
   private readonly deferred: (() => void)[] = [];
@@ -138,6 +140,7 @@ class Simulation {
     for (const id of this.ids) {
       this.members.set(id, new SimMember(id, new SimDisk(genesis), env));
       this.tickPhase.set(id, this.rng.int(TICK_UNITS));
+      this.tickPeriod.set(id, TICK_UNITS + this.rng.range(-this.plan.tickSkew, this.plan.tickSkew));
     }
     for (const id of genesis.voters) this.members.get(id)!.start(this.rng.fork());
     const nClients = this.rng.range(1, 4);
@@ -166,6 +169,7 @@ class Simulation {
         this.net.send(from, client, { kind: 'resp', reply }, this.now, true, false);
       },
       crashPoint: (id) => this.drawCrashPoint(id),
+      tearRng: this.rng,
       confApplied: (id, cc, cs, index, replayed) => this.confApplied(id, cc, cs, index, replayed),
       trace: (line) => this.log(line),
       inject: {
@@ -252,7 +256,7 @@ class Simulation {
     this.deliver();
     for (const id of this.ids) {
       const m = this.members.get(id)!;
-      if (m.isUp && !m.paused && (this.now + this.tickPhase.get(id)!) % TICK_UNITS === 0) m.tick();
+      if (m.isUp && !m.paused && (this.now + this.tickPhase.get(id)!) % this.tickPeriod.get(id)! === 0) m.tick();
     }
     this.driveClients();
     for (const id of this.rng.shuffle(this.ids)) {
@@ -564,9 +568,13 @@ class Simulation {
 
   /** '' when converged; otherwise why not yet. */
   private convergence(): string {
-    const leaders = [...this.members.values()].filter((m) => m.isLeader);
-    if (leaders.length !== 1) return `${leaders.length} leaders`;
-    const leader = leaders[0]!;
+    // Judge by the highest-term leader's configuration. A member removed while cut off may still
+    // think it leads an old term (without CheckQuorum and PreVote nobody tells it otherwise);
+    // it is outside the cluster and does not count, but two leaders inside it do.
+    const leader = this.currentLeader();
+    if (!leader) return 'no leader';
+    const inside = [...this.members.values()].filter((m) => m.isLeader && inConf(leader.confState, m.id));
+    if (inside.length !== 1) return `${inside.length} leaders inside the configuration`;
     const st = leader.raftStatus()!;
     if (st.commit !== st.lastIndex) return `leader ${leader.id} commit ${st.commit} < last ${st.lastIndex}`;
     const cs = leader.confState;

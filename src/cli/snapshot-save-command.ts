@@ -7,7 +7,9 @@ import { Option, type Command } from 'commander';
 import { DEFAULT_COMPRESSION_LEVEL, checkCompressionLevel } from '../archive/compression.js';
 import { parseDuration } from '../duration.js';
 import { UsageError } from '../errors.js';
-import { httpSnapshotSource, parseEndpoints, saveSnapshot, type SaveProgress, type SaveResult } from '../dr/save.js';
+import { LifeboatClient } from '../client/lifeboat-client.js';
+import { DEFAULT_ENDPOINT, parseEndpoints } from '../client/endpoints.js';
+import { saveSnapshot, type SaveProgress, type SaveResult } from '../dr/save.js';
 import type { Repository } from '../repo/repository.js';
 import type { Manifest } from '../repo/manifest.js';
 import { formatBytes, formatDuration, log, printJson } from './output.js';
@@ -30,7 +32,7 @@ export function registerSnapshotSaveCommand(parent: Command): void {
   const command = parent
     .command('save')
     .description('stream a consistent snapshot from the cluster into the repository, verified end to end')
-    .addOption(new Option('--endpoints <urls>', 'client URLs of the cluster, comma-separated').env('LIFEBOAT_ENDPOINTS'))
+    .addOption(new Option('--endpoints <urls>', 'client URLs of the cluster, comma-separated').env('LIFEBOAT_ENDPOINTS').default(DEFAULT_ENDPOINT))
     .option('--allow-stale', 'take a serializable snapshot from any member that answers, even without quorum')
     .option('--compression-level <n>', `zstd level 1-19 (default ${DEFAULT_COMPRESSION_LEVEL})`)
     .option('--timeout <duration>', 'give up after this long (default: 5m plus 1s per MiB received, and 2m without data)')
@@ -45,15 +47,17 @@ export function registerSnapshotSaveCommand(parent: Command): void {
 
 /** Parses the flags, runs the save with a progress bar, and returns the committed manifest. */
 export async function runSnapshotSave(ctx: ActionContext, flags: SaveFlags): Promise<{ repo: Repository; result: SaveResult }> {
-  const endpoints = parseEndpoints(flags.endpoints);
+  const endpoints = parseEndpoints(flags.endpoints ?? DEFAULT_ENDPOINT);
   const repo = repositoryFromFlags(flags);
   const compressionLevel = flags.compressionLevel === undefined ? DEFAULT_COMPRESSION_LEVEL : checkCompressionLevel(parseLevel(flags.compressionLevel));
   const timeoutMs = flags.timeout === undefined ? undefined : parseDuration(flags.timeout, '--timeout');
   if (timeoutMs !== undefined && timeoutMs <= 0) throw new UsageError('--timeout must be more than zero', 'for example --timeout 30m');
   const bars = new PhaseBars();
+  // The client fails over between endpoints until the first byte, then a cut-off stream is an error.
+  const client = new LifeboatClient(endpoints, { signal: ctx.signal });
   try {
     const result = await saveSnapshot({
-      client: httpSnapshotSource(endpoints),
+      client,
       repo,
       allowStale: flags.allowStale === true,
       compressionLevel,
@@ -65,6 +69,7 @@ export async function runSnapshotSave(ctx: ActionContext, flags: SaveFlags): Pro
     return { repo, result };
   } finally {
     bars.finish();
+    client.close();
   }
 }
 

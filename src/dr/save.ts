@@ -10,7 +10,6 @@
 // The manifest is the commit marker, and it is written only for an archive that was read back
 // and verified, so a listed snapshot is always a verified one. Any failure removes what this
 // run wrote (the archive, the spool), never anything older.
-import { request } from 'node:http';
 import type { Readable } from 'node:stream';
 import { readArchive } from '../archive/archive-reader.js';
 import { storeArchive } from '../archive/archive-writer.js';
@@ -18,7 +17,7 @@ import { DEFAULT_COMPRESSION_LEVEL, checkCompressionLevel } from '../archive/com
 import { startDeadline } from '../archive/deadline.js';
 import { spoolCompressed, type SpooledBody } from '../archive/spool.js';
 import { checkSnapshotBytes } from '../archive/snapshot-check.js';
-import { ClusterUnavailableError, IntegrityError, LifeboatError, UnsafeOperationError, UsageError } from '../errors.js';
+import { ClusterUnavailableError, IntegrityError, LifeboatError, UnsafeOperationError } from '../errors.js';
 import {
   ENTRY_MANIFEST_SCHEMA,
   MANIFEST_SCHEMA,
@@ -88,6 +87,10 @@ export async function saveSnapshot(options: SaveSnapshotOptions): Promise<SaveRe
       return { stream, source: endpoint };
     } catch (err) {
       if (signal.aborted) throw signal.reason;
+      if (err instanceof ClusterUnavailableError && !options.allowStale) {
+        // The usual cause is a lost quorum; say how to get a backup anyway.
+        throw new ClusterUnavailableError(err.message, 'check that a quorum of members is up, or take a serializable snapshot from any member with --allow-stale', { cause: err });
+      }
       if (err instanceof LifeboatError) throw err;
       throw new ClusterUnavailableError(
         `cannot start a snapshot: ${err instanceof Error ? err.message : String(err)}`,
@@ -284,74 +287,4 @@ async function verifyReadBack(
 
 function round(ms: number): number {
   return Math.round(ms * 10) / 10;
-}
-
-// A stopgap SnapshotSource over plain HTTP: POST /v3/maintenance/snapshot to each endpoint in
-// turn until one answers 200. The CLI switches to src/client's LifeboatClient (leader discovery,
-// failover, retries) once it lands; the save itself only needs the SnapshotSource shape.
-
-/** Parses --endpoints: comma-separated http:// URLs. */
-export function parseEndpoints(text: string | undefined): string[] {
-  const list = (text ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  if (list.length === 0) throw new UsageError('--endpoints is required', 'pass --endpoints http://host:2379,http://host2:2379 (or set LIFEBOAT_ENDPOINTS)');
-  for (const url of list) {
-    if (!/^https?:\/\/[^/]+/.test(url)) throw new UsageError(`--endpoints: ${url} is not an http:// URL`, 'use --endpoints http://127.0.0.1:2379,...');
-  }
-  return list;
-}
-
-/** Tries each endpoint in order; the first that starts a snapshot stream wins. */
-export function httpSnapshotSource(endpoints: readonly string[]): SnapshotSource {
-  return {
-    async snapshot({ serializable, signal }) {
-      const failures: string[] = [];
-      for (const endpoint of endpoints) {
-        signal?.throwIfAborted();
-        try {
-          return { stream: await post(endpoint, serializable, signal), endpoint };
-        } catch (err) {
-          if (signal?.aborted) throw signal.reason;
-          failures.push(`${endpoint}: ${err instanceof Error ? err.message : String(err)}`);
-        }
-      }
-      throw new ClusterUnavailableError(
-        `no endpoint could take a snapshot (${failures.join('; ')})`,
-        serializable ? 'check that at least one member is running and reachable' : 'check that a quorum of members is up; --allow-stale takes a serializable snapshot from any member that answers',
-      );
-    },
-  };
-}
-
-function post(endpoint: string, serializable: boolean, signal?: AbortSignal): Promise<Readable> {
-  const body = JSON.stringify(serializable ? { serializable: true } : {});
-  return new Promise((resolve, reject) => {
-    const req = request(new URL('/v3/maintenance/snapshot', endpoint), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-      signal,
-      timeout: 30_000,
-    });
-    req.once('timeout', () => req.destroy(new Error('no answer within 30 s')));
-    req.once('error', reject);
-    req.once('response', (res) => {
-      if (res.statusCode === 200) {
-        resolve(res);
-        return;
-      }
-      const parts: Buffer[] = [];
-      res.on('data', (c: Buffer) => parts.push(c));
-      res.once('end', () => {
-        let message = `HTTP ${res.statusCode}`;
-        try {
-          const parsed = JSON.parse(Buffer.concat(parts).toString('utf8')) as { message?: string; error?: string };
-          message += `: ${parsed.message ?? parsed.error ?? ''}`;
-        } catch {
-          // not JSON: the status says enough
-        }
-        reject(new Error(message));
-      });
-      res.once('error', reject);
-    });
-    req.end(body);
-  });
 }

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { ExitCode, LifeboatError } from '../../src/errors.js';
 import { LocalRepository } from '../../src/repo/local-repository.js';
-import { httpSnapshotSource, saveSnapshot, type SnapshotSource } from '../../src/dr/save.js';
+import { saveSnapshot, type SnapshotSource } from '../../src/dr/save.js';
+import { LifeboatClient } from '../../src/client/lifeboat-client.js';
 import { resolveSnapshot } from '../../src/dr/catalog.js';
 import { dumpSnapshotRef } from '../../src/dr/verify.js';
 import type { KeyValueRecord } from '../../src/kv/record.js';
@@ -70,11 +71,11 @@ test('the member serving the snapshot killed with SIGKILL mid-stream fails the s
     const repo = new LocalRepository(t.dir);
     await repo.ensureInitialized();
     const before = await listFiles(t.dir);
-    const http = httpSnapshotSource([leader.clientUrl]);
+    const http = new LifeboatClient([leader.clientUrl]);
     // Hold the stream after its first bytes until the member is dead, so the kill lands mid-stream.
     const source: SnapshotSource = {
       async snapshot(options) {
-        const { stream, endpoint } = await http.snapshot(options);
+        const { stream, endpoint } = await http.snapshot({ serializable: options.serializable });
         const first = await new Promise<Buffer>((ok, fail) => {
           stream.once('data', ok);
           stream.once('error', fail);
@@ -88,7 +89,7 @@ test('the member serving the snapshot killed with SIGKILL mid-stream fails the s
         return { stream: Readable.from(rest(), { objectMode: false }), endpoint };
       },
     };
-    await assert.rejects(saveSnapshot({ client: source, repo }), (err) => {
+    await assert.rejects(saveSnapshot({ client: source, repo }).finally(() => http.close()), (err) => {
       assert.ok(err instanceof LifeboatError, String(err));
       assert.ok(err.exitCode === ExitCode.clusterUnavailable || err.exitCode === ExitCode.integrity, `${err.exitCode}: ${err.message}`);
       return true;

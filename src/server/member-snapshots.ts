@@ -123,6 +123,20 @@ export class MemberSnapshots {
    * hash), and refused unless it belongs to this cluster and to the raft position it claims.
    */
   async receive(metadata: SnapshotMetadata, data: Readable, clusterId: string): Promise<void> {
+    // Storage writes one snapshot at a time; the leader retries a refused send later.
+    if (this.inProgress) {
+      data.destroy();
+      throw new Error('a local snapshot is being written; send it again later');
+    }
+    this.inProgress = true;
+    try {
+      await this.receiveNow(metadata, data, clusterId);
+    } finally {
+      this.inProgress = false;
+    }
+  }
+
+  private async receiveNow(metadata: SnapshotMetadata, data: Readable, clusterId: string): Promise<void> {
     const verifier = createVerifyingPassThrough();
     const piping = pipeline(data, verifier);
     piping.catch(() => undefined);

@@ -376,6 +376,9 @@ export class Member implements MemberService {
     if (this.snapshotSends.has(m.to)) return;
     const path = this.snapshots.latestPath;
     if (!path || !m.snapshot || m.snapshot.metadata.index !== this.snapshots.latestIndex) {
+      // Raft's snapshot and the newest file disagree (a stale snapshot was stored but not
+      // restored): a fresh local snapshot brings them back in line; raft retries the send.
+      this.snapshots.requestSoon();
       this.raft.reportSnapshot(m.to, false);
       return;
     }

@@ -200,7 +200,12 @@ export class Network {
 
   /** Delivers (or drops) the oldest queued message; returns it. */
   deliverOne(): Message | undefined {
-    const m = this.queue.shift();
+    return this.deliverAt(0);
+  }
+
+  /** Delivers (or drops) the queued message at position `i`, out of order; returns it. */
+  deliverAt(i: number): Message | undefined {
+    const m = this.queue.splice(i, 1)[0];
     if (!m) return undefined;
     const to = this.members.get(m.to);
     if (to && !this.dropped(m)) {

@@ -101,7 +101,8 @@ export function collectRange(
   const kvs: KeyValueRecord[] = [];
   scan((k, v) => {
     count++;
-    if (!r.countOnly && (fetchAll || limit === 0 || kvs.length <= limit)) kvs.push(recordOf(k, v, r.keysOnly));
+    // Values are stripped for keysOnly only at the end: a sort by value still sees them, as in etcd.
+    if (!r.countOnly && (fetchAll || limit === 0 || kvs.length <= limit)) kvs.push(recordOf(k, v, r.keysOnly && r.sortTarget !== 'VALUE'));
     return true;
   });
   if (r.countOnly) return { kind: 'range', revision: headerRevision, kvs: [], more: false, count };
@@ -121,5 +122,6 @@ export function collectRange(
     out = out.slice(0, limit);
     more = true;
   }
+  if (r.keysOnly && r.sortTarget === 'VALUE') out = out.map((kv) => ({ ...kv, value: EMPTY }));
   return { kind: 'range', revision: headerRevision, kvs: out, more, count };
 }

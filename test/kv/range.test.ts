@@ -117,6 +117,9 @@ test('sorting by a target orders the records and limit applies after the sort', 
   assert.deepEqual(keysOf(get(s, 'a', { rangeEnd: b('\0'), sortOrder: 'ASCEND', sortTarget: 'VALUE' }).kvs), ['a', 'c', 'b']);
   assert.deepEqual(keysOf(get(s, 'a', { rangeEnd: b('\0'), sortOrder: 'DESCEND' }).kvs), ['c', 'b', 'a']);
   assert.deepEqual(keysOf(get(s, 'a', { rangeEnd: b('\0'), sortTarget: 'VERSION' }).kvs), ['b', 'c', 'a'], 'a non-key target without order sorts ascending');
+  const keysByValue = get(s, 'a', { rangeEnd: b('\0'), sortOrder: 'ASCEND', sortTarget: 'VALUE', keysOnly: true });
+  assert.deepEqual(keysOf(keysByValue.kvs), ['a', 'c', 'b'], 'keys only still sorts by the values');
+  assert.ok(keysByValue.kvs.every((kv) => kv.value.length === 0));
 });
 
 test('min and max revision filters drop records but leave the count as etcd does', () => {

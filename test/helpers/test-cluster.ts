@@ -32,7 +32,9 @@ export class TestMember {
   /** Spawns the process; resolves once it prints its ready line. */
   async start(extraArgs: string[] = [], opts: { waitReady?: boolean } = {}): Promise<void> {
     this.exitCode = undefined;
-    const proc = spawn(process.execPath, [BIN, 'serve', ...this.baseArgs(), ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
+    // LIFEBOAT_TEST_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the members.
+    const nodeArgs = (process.env.LIFEBOAT_TEST_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+    const proc = spawn(process.execPath, [...nodeArgs, BIN, 'serve', ...this.baseArgs(), ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
     this.proc = proc;
     proc.stdout!.on('data', (d: Buffer) => (this.logs += d.toString()));
     proc.stderr!.on('data', (d: Buffer) => (this.logs += d.toString()));

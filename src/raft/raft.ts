@@ -468,7 +468,9 @@ export class Raft {
 
   /** Applies a committed conf change to the configuration; returns the new ConfState. */
   applyConfChange(cc: ConfChange): ConfState {
-    const next = this.raftLog.lastIndex() + 1;
+    // A new member is probed at our last entry, so that the leader's first App carries
+    // something and goes out at once instead of waiting for a heartbeat.
+    const next = Math.max(this.raftLog.lastIndex(), 1);
     const existing = this.trk.progress.get(cc.nodeId);
     switch (cc.type) {
       case ConfChangeType.AddNode:

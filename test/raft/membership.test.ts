@@ -147,3 +147,28 @@ test('the last voter learns that the leader removal committed from a vote reject
   net.tickUntil(() => b.role() === Role.Leader, 200);
   assert.deepEqual(b.node.status().confState, { voters: ['b'], learners: [] });
 });
+
+test('a voter demoted to learner stops counting toward commitment', () => {
+  const net = new Network(['a', 'b', 'c']);
+  net.elect('a');
+  net.get('a').node.proposeConfChange({ type: ConfChangeType.AddLearnerNode, nodeId: 'c' });
+  net.stabilize();
+  net.tickAll(1);
+  assert.deepEqual(net.get('a').node.status().confState, { voters: ['a', 'b'], learners: ['c'] });
+  net.cutLink('a', 'b');
+  net.propose('a', 'x');
+  assert.equal(net.get('c').node.status().lastIndex, 3);
+  assert.equal(net.get('a').node.status().commit, 2);
+});
+
+test('a newly added member is sent its first App immediately, without waiting for a heartbeat', () => {
+  const net = new Network(['a', 'b', 'c']);
+  net.elect('a');
+  net.addJoiner('d');
+  const a = net.get('a');
+  a.node.proposeConfChange({ type: ConfChangeType.AddLearnerNode, nodeId: 'd' });
+  net.stabilize();
+  // No tick happened: the conf change's commit and apply alone led to traffic to d.
+  assert.ok(net.sentOf(MessageType.App, 'd').length > 0);
+  assert.equal(net.sentOf(MessageType.Heartbeat, 'd').length, 0);
+});

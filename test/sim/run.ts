@@ -2,6 +2,8 @@
 // prints, as its last line, one JSON summary. Exits non-zero when any seed fails.
 
 import { parseArgs } from 'node:util';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { runSeed, type SeedResult, type SimOptions } from './simulation.js';
 import { TraceHash } from './trace-hash.js';
 
@@ -43,6 +45,23 @@ const base: Omit<SimOptions, 'seed'> = {
   staleReads: values['stale-reads'],
 };
 
+/**
+ * A fingerprint of the code a run used (src/raft and test/sim): a seed reproduces only on the
+ * same code, and in a shared working tree uncommitted edits count too.
+ */
+function codeHash(): string {
+  const h = new TraceHash();
+  const root = new URL('../..', import.meta.url).pathname;
+  for (const dir of ['src/raft', 'test/sim']) {
+    for (const name of readdirSync(join(root, dir)).sort()) {
+      if (!name.endsWith('.ts')) continue;
+      h.addString(name);
+      h.addString(readFileSync(join(root, dir, name), 'utf8'));
+    }
+  }
+  return h.hex();
+}
+
 const began = Date.now();
 const total = new TraceHash();
 const failed: { seed: number; property: string }[] = [];
@@ -67,6 +86,7 @@ const summary = {
   failedSeeds: failed,
   traceHash: single !== undefined && last ? last.traceHash : total.hex(),
   ms: Date.now() - began,
+  codeHash: codeHash(),
   totals,
 };
 console.log(JSON.stringify(summary));

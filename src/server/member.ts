@@ -33,6 +33,7 @@ import { ReadIndexBatcher } from './read-index-batcher.js';
 import { RequestWaiters } from './request-waiters.js';
 import { MemberSnapshots, type LoadedState } from './member-snapshots.js';
 import {
+  ConfChangeInFlightError,
   LeaderChangedError,
   LearnerNotReadyError,
   MemberBadUrlsError,
@@ -204,6 +205,8 @@ export class Member implements MemberService {
     if (rd.softState) this.onSoftState(rd.softState.leader, rd.softState.role);
     // A leader's messages (appends, heartbeats) do not depend on its own disk: sending them before
     // the fsync lets followers write in parallel with the leader, as etcd does (raft thesis 10.2.1).
+    // It is safe because save() is synchronous: no follower ack is stepped (so nothing counts this
+    // member's copy toward a commit) until the leader's own fsync has returned.
     const sendFirst = this.role === Role.Leader;
     if (sendFirst && rd.messages.length > 0) this.send(rd.messages);
     // 1. Persist: the snapshot file is already durable (written when it arrived); entries and hard state now.
@@ -561,7 +564,8 @@ export class Member implements MemberService {
     try {
       this.raft.proposeConfChange({ type, nodeId, context: encodeConfChangeContext({ requestId, ...(member ? { member } : {}) }) });
     } catch (err) {
-      this.confWaiters.fail(requestId, err instanceof ProposalDroppedError ? new NoLeaderError() : err);
+      const dropped = err instanceof ProposalDroppedError;
+      this.confWaiters.fail(requestId, dropped ? (this.leader === '' ? new NoLeaderError() : new ConfChangeInFlightError()) : err);
     }
     this.wake();
     return await done;

@@ -33,22 +33,27 @@ export function batchSize(parts: BatchParts): number {
   return n;
 }
 
-/** Encodes a batch whose records all carry batch number `seq`. */
+/** Encodes a batch whose records all carry batch number `seq`; the last one is flagged as ending it. */
 export function encodeBatch(seq: number, parts: BatchParts, size = batchSize(parts)): Buffer {
   const buf = Buffer.alloc(size);
   let pos = 0;
   const { segmentHeader, snapshot, hardState } = parts;
+  const ends = (next: number): boolean => next === size;
   if (segmentHeader) {
-    pos = writeRecord(buf, pos, RecordType.SegmentHeader, seq, SEGMENT_HEADER_PAYLOAD_SIZE, (b, o) => writeSegmentHeaderPayload(b, o, segmentHeader));
+    const n = recordSize(SEGMENT_HEADER_PAYLOAD_SIZE);
+    pos = writeRecord(buf, pos, RecordType.SegmentHeader, seq, SEGMENT_HEADER_PAYLOAD_SIZE, (b, o) => writeSegmentHeaderPayload(b, o, segmentHeader), ends(pos + n));
   }
   if (snapshot) {
-    pos = writeRecord(buf, pos, RecordType.Snapshot, seq, snapshotPayloadSize(snapshot), (b, o) => writeSnapshotPayload(b, o, snapshot));
+    const len = snapshotPayloadSize(snapshot);
+    pos = writeRecord(buf, pos, RecordType.Snapshot, seq, len, (b, o) => writeSnapshotPayload(b, o, snapshot), ends(pos + recordSize(len)));
   }
   for (const e of parts.entries ?? []) {
-    pos = writeRecord(buf, pos, RecordType.Entry, seq, entryPayloadSize(e), (b, o) => writeEntryPayload(b, o, e));
+    const len = entryPayloadSize(e);
+    pos = writeRecord(buf, pos, RecordType.Entry, seq, len, (b, o) => writeEntryPayload(b, o, e), ends(pos + recordSize(len)));
   }
   if (hardState) {
-    pos = writeRecord(buf, pos, RecordType.HardState, seq, hardStatePayloadSize(hardState), (b, o) => writeHardStatePayload(b, o, hardState));
+    const len = hardStatePayloadSize(hardState);
+    pos = writeRecord(buf, pos, RecordType.HardState, seq, len, (b, o) => writeHardStatePayload(b, o, hardState), true);
   }
   return buf;
 }

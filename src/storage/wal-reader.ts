@@ -8,7 +8,7 @@ import type { Entry, HardState, SnapshotMetadata } from '../raft/types.js';
 import type { FileSystem } from './file-system.js';
 import { readWholeFile } from './file-system.js';
 import { CorruptionError } from './corruption-error.js';
-import { RecordType, decodeRecordAt, looksTorn, HEADER_SIZE, RECORD_ALIGN, type WalRecord } from './wal-record.js';
+import { RecordType, decodeRecordAt, lastNonZeroEnd, looksTorn, HEADER_SIZE, RECORD_ALIGN, type WalRecord } from './wal-record.js';
 import { PayloadError, readEntryPayload, readHardStatePayload, readSegmentHeaderPayload, readSnapshotPayload } from './wal-payloads.js';
 import { segmentName, type SegmentFile } from './wal-segment-name.js';
 
@@ -111,16 +111,11 @@ class Replay {
   }
 }
 
-function lastNonZeroEnd(buf: Buffer, from: number): number {
-  for (let i = buf.length - 1; i >= from; i--) if (buf[i] !== 0) return i + 1;
-  return from;
-}
-
 /** Finds a valid record of batch `minSeq` or later in [from, to): proof that committed data follows damage. */
 function findLaterBatch(buf: Buffer, from: number, to: number, minSeq: number): number | undefined {
   for (let q = Math.ceil(from / RECORD_ALIGN) * RECORD_ALIGN; q + HEADER_SIZE <= to; q += RECORD_ALIGN) {
     const type = buf[q + 12]!;
-    if (type < 1 || type > RecordType.SegmentHeader || buf[q + 13] !== 0) continue;
+    if (type < 1 || type > RecordType.SegmentHeader || buf[q + 13]! > 1) continue;
     const r = decodeRecordAt(buf, q);
     if (r.kind === 'record' && r.record.seq >= minSeq) return q;
   }
@@ -135,6 +130,7 @@ function findLaterBatch(buf: Buffer, from: number, to: number, minSeq: number): 
 export function readWal(fs: FileSystem, segments: readonly SegmentFile[]): WalContents {
   const replay = new Replay();
   let lastSeq = 0;
+  let lastEndsBatch = true;
   let tail: WalTail | undefined;
   for (let i = 0; i < segments.length; i++) {
     const seg = segments[i]!;
@@ -143,7 +139,8 @@ export function readWal(fs: FileSystem, segments: readonly SegmentFile[]): WalCo
       const missing = segments[i - 1]!.seq + 1;
       throw new CorruptionError(seg.path, 0, `segment ${missing} (a file named ${missing.toString(16).padStart(16, '0')}-*.wal) is missing before this one`);
     }
-    const buf = Buffer.from(readWholeFile(fs, seg.path));
+    const raw = readWholeFile(fs, seg.path);
+    const buf = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
     const head = decodeRecordAt(buf, 0);
     if (head.kind !== 'record' || head.record.type !== RecordType.SegmentHeader) {
       throw new CorruptionError(seg.path, 0, head.kind === 'bad' ? `bad segment header: ${head.reason}` : 'the segment does not start with a segment header');
@@ -159,6 +156,7 @@ export function readWal(fs: FileSystem, segments: readonly SegmentFile[]): WalCo
     }
     if (head.record.seq < lastSeq) throw new CorruptionError(seg.path, 0, 'batch numbers go backwards');
     lastSeq = head.record.seq;
+    lastEndsBatch = head.record.endsBatch;
     let pos = head.next;
     for (;;) {
       const r = decodeRecordAt(buf, pos);
@@ -171,6 +169,7 @@ export function readWal(fs: FileSystem, segments: readonly SegmentFile[]): WalCo
           throw err;
         }
         lastSeq = r.record.seq;
+        lastEndsBatch = r.record.endsBatch;
         pos = r.next;
         continue;
       }
@@ -182,10 +181,12 @@ export function readWal(fs: FileSystem, segments: readonly SegmentFile[]): WalCo
       const reason = r.kind === 'zero' ? 'data after the end-of-log zeros' : r.reason;
       if (!isLast) throw new CorruptionError(seg.path, pos, `${reason} (not in the last segment, so not a torn write)`);
       // A torn write leaves a sector of zeros in the first record it damaged, and nothing of
-      // a later batch after it; anything else is damage to data that was acknowledged.
+      // a later batch after it; anything else is damage to data that was acknowledged. The
+      // damaged record belongs to the last valid record's batch unless that record ended it.
       const torn = r.kind === 'zero' || r.cutOff === true || looksTorn(buf, pos, r.end);
       if (!torn) throw new CorruptionError(seg.path, pos, reason);
-      const later = findLaterBatch(buf, pos + RECORD_ALIGN, dirtyEnd, lastSeq + 2);
+      const inFlight = lastEndsBatch ? lastSeq + 1 : lastSeq;
+      const later = findLaterBatch(buf, pos + RECORD_ALIGN, dirtyEnd, inFlight + 1);
       if (later !== undefined) throw new CorruptionError(seg.path, pos, `${reason}; a later batch follows at offset ${later}`);
       tail = { segment: seg, end: pos, fileSize: buf.length, tornBytes: dirtyEnd - pos };
       break;

@@ -19,8 +19,12 @@ const MAX_TYPE = RecordType.SegmentHeader;
 export interface WalRecord {
   readonly type: RecordType;
   readonly seq: number;
+  /** The last record of its batch: recovery uses it to tell which batch damage belongs to. */
+  readonly endsBatch: boolean;
   readonly payload: Buffer;
 }
+
+const FLAG_ENDS_BATCH = 1;
 
 /** The bytes a record with a payload of `payloadLength` takes, padding included. */
 export function recordSize(payloadLength: number): number {
@@ -53,13 +57,14 @@ export function writeRecord(
   seq: number,
   payloadLength: number,
   fill: (buf: Buffer, offset: number) => void,
+  endsBatch = false,
 ): number {
   const payloadStart = offset + HEADER_SIZE;
   fill(buf, payloadStart);
   buf.writeUInt32LE(crc32(buf.subarray(payloadStart, payloadStart + payloadLength)), offset + 4);
   buf.writeUInt32LE(payloadLength, offset + 8);
   buf[offset + 12] = type;
-  buf[offset + 13] = 0;
+  buf[offset + 13] = endsBatch ? FLAG_ENDS_BATCH : 0;
   buf.writeUInt16LE(0, offset + 14);
   writeU64(buf, offset + 16, seq);
   buf.writeUInt32LE(crc32(buf.subarray(offset + 4, offset + HEADER_SIZE)), offset);
@@ -67,9 +72,9 @@ export function writeRecord(
 }
 
 /** One record as its own Buffer (tests and small writes). */
-export function encodeRecord(type: RecordType, seq: number, payload: Uint8Array): Buffer {
+export function encodeRecord(type: RecordType, seq: number, payload: Uint8Array, endsBatch = false): Buffer {
   const buf = Buffer.alloc(recordSize(payload.length));
-  writeRecord(buf, 0, type, seq, payload.length, (b, o) => b.set(payload, o));
+  writeRecord(buf, 0, type, seq, payload.length, (b, o) => b.set(payload, o), endsBatch);
   return buf;
 }
 
@@ -83,9 +88,33 @@ export type DecodeResult =
    */
   | { readonly kind: 'bad'; readonly reason: string; readonly headerValid: boolean; readonly end: number; readonly cutOff?: boolean };
 
-function isZero(buf: Buffer, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) if (buf[i] !== 0) return false;
+const ZEROS = Buffer.alloc(64 * 1024);
+
+/** Whether buf[start, end) is all zeros; long ranges are compared natively against a zero buffer. */
+export function isZero(buf: Buffer, start: number, end: number): boolean {
+  if (end - start <= 64) {
+    for (let i = start; i < end; i++) if (buf[i] !== 0) return false;
+    return true;
+  }
+  for (let pos = start; pos < end; pos += ZEROS.length) {
+    const n = Math.min(ZEROS.length, end - pos);
+    if (!buf.subarray(pos, pos + n).equals(n === ZEROS.length ? ZEROS : ZEROS.subarray(0, n))) return false;
+  }
   return true;
+}
+
+/** The offset just past the last non-zero byte in buf[from, end), or `from` if there is none. */
+export function lastNonZeroEnd(buf: Buffer, from: number, end = buf.length): number {
+  const CHUNK = 4096;
+  let hi = end;
+  while (hi > from) {
+    const lo = Math.max(from, hi - CHUNK);
+    if (!isZero(buf, lo, hi)) {
+      for (let i = hi - 1; i >= lo; i--) if (buf[i] !== 0) return i + 1;
+    }
+    hi = lo;
+  }
+  return from;
 }
 
 /** Decodes the record at `offset`; bytes at or past `limit` are not part of the data. */
@@ -103,7 +132,8 @@ export function decodeRecordAt(buf: Buffer, offset: number, limit = buf.length):
   const length = buf.readUInt32LE(offset + 8);
   const type = buf[offset + 12]!;
   const seq = readU64(buf, offset + 16);
-  if (type < 1 || type > MAX_TYPE || buf[offset + 13] !== 0 || buf.readUInt16LE(offset + 14) !== 0 || seq === undefined) {
+  const flags = buf[offset + 13]!;
+  if (type < 1 || type > MAX_TYPE || (flags & ~FLAG_ENDS_BATCH) !== 0 || buf.readUInt16LE(offset + 14) !== 0 || seq === undefined) {
     return { kind: 'bad', reason: `unknown record type ${type} or reserved bits set`, headerValid: false, end: headerEnd };
   }
   const end = offset + recordSize(length);
@@ -117,7 +147,7 @@ export function decodeRecordAt(buf: Buffer, offset: number, limit = buf.length):
   if (!isZero(buf, headerEnd + length, end)) {
     return { kind: 'bad', reason: 'record padding is not zero', headerValid: true, end };
   }
-  return { kind: 'record', record: { type: type as RecordType, seq, payload }, next: end };
+  return { kind: 'record', record: { type: type as RecordType, seq, endsBatch: flags === FLAG_ENDS_BATCH, payload }, next: end };
 }
 
 /**

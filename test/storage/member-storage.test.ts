@@ -90,6 +90,10 @@ test('a torn last write is cut back to the last valid record, with a log line sa
   assert.deepEqual(plain(again.entries), plain([...entries(1, 4, 1, 100), ...entries(5, 6, 2)]));
 });
 
+function recordSizeAt(buf: Buffer, offset: number): number {
+  return 24 + Math.ceil(buf.readUInt32LE(offset + 8) / 8) * 8;
+}
+
 /** Start offsets of the records in a segment file (walking until the zeros). */
 async function recordStarts(buf: Buffer): Promise<number[]> {
   const { decodeRecordAt } = await import('../../src/storage/wal-record.js');
@@ -152,6 +156,27 @@ test('a flipped bit in the very last batch is corruption, not a torn write', asy
   const last = starts[starts.length - 1]!;
   fs.flipBit(seg, last + 26, 0);
   assert.throws(() => MemberStorage.openSync(fs, DIR, opts), (err: unknown) => err instanceof CorruptionError && err.offset === last);
+});
+
+test('a zeroed sector inside an acknowledged batch is corruption even when only one batch follows it', async () => {
+  const { fs, opts } = setup({ segmentSize: 64 * 1024 });
+  const s = MemberStorage.openSync(fs, DIR, opts);
+  s.save(hs(1, 1), entries(1, 1, 1, 10));
+  s.save(hs(1, 20), entries(2, 20, 1, 200)); // ~4.5 KB: whole sectors inside it
+  s.save(hs(1, 21), entries(21, 21, 1, 10)); // the last batch
+  const seg = s.walSegments()[0]!;
+  s.close();
+  const buf = fs.readRaw(seg);
+  buf.fill(0, 2048, 2560); // as if that sector never reached the disk
+  fs.writeRaw(seg, buf);
+  const starts = await recordStarts(buf);
+  const lastValid = starts[starts.length - 1]!;
+  const damaged = lastValid + recordSizeAt(buf, lastValid);
+  assert.ok(damaged < 2560, 'the walk stops at the record holding the zeroed sector');
+  assert.throws(
+    () => MemberStorage.openSync(fs, DIR, opts),
+    (err: unknown) => err instanceof CorruptionError && err.offset === damaged && /later batch/.test(err.message),
+  );
 });
 
 test('a missing segment in the middle stops open with an error naming the segment after the gap', () => {

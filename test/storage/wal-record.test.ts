@@ -90,6 +90,7 @@ test('a batch decodes back into its segment header, snapshot marker, entries and
     hardState: { term: 3, vote: '8e9e05c52164694d', commit: 11 },
   });
   const types: RecordType[] = [];
+  const ends: boolean[] = [];
   const decoded: Entry[] = [];
   let pos = 0;
   for (;;) {
@@ -97,6 +98,7 @@ test('a batch decodes back into its segment header, snapshot marker, entries and
     if (d.kind !== 'record') break;
     assert.equal(d.record.seq, 77);
     types.push(d.record.type);
+    ends.push(d.record.endsBatch);
     if (d.record.type === RecordType.SegmentHeader) assert.deepEqual(readSegmentHeaderPayload(d.record.payload), { seq: 5, firstIndex: 10 });
     if (d.record.type === RecordType.Snapshot) {
       assert.deepEqual(readSnapshotPayload(d.record.payload), {
@@ -111,6 +113,7 @@ test('a batch decodes back into its segment header, snapshot marker, entries and
     pos = d.next;
   }
   assert.equal(pos, batch.length);
+  assert.deepEqual(ends, [false, false, false, false, false, true], 'only the last record ends the batch');
   assert.deepEqual(types, [RecordType.SegmentHeader, RecordType.Snapshot, RecordType.Entry, RecordType.Entry, RecordType.Entry, RecordType.HardState]);
   assert.deepEqual(
     decoded.map((e) => [e.term, e.index, e.type, Buffer.from(e.data).toString('hex')]),

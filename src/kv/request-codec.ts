@@ -2,15 +2,18 @@
 //
 //   u8 format (1), u64 BE request id, then one op:
 //   op       = u8 kind, body
-//   put      (kind 2) = u8 flags (1 prevKv, 2 ignoreValue, 4 ignoreLease), uvarint lease, bytes key, bytes value
+//   put      (kind 2) = u8 flags (1 prevKv, 2 ignoreValue, 4 ignoreLease), svarint lease, bytes key, bytes value
 //   delete   (kind 3) = u8 flags (1 prevKv), bytes key, bytes rangeEnd
 //   range    (kind 1) = u8 flags (1 serializable, 2 keysOnly, 4 countOnly), u8 sortOrder, u8 sortTarget,
-//                       bytes key, bytes rangeEnd, uvarint limit, revision, minMod, maxMod, minCreate, maxCreate
+//                       bytes key, bytes rangeEnd, svarint limit, revision, minMod, maxMod, minCreate, maxCreate
 //   txn      (kind 4) = uvarint n, n compares, uvarint n, n success ops, uvarint n, n failure ops
 //   compare           = u8 target, u8 result, bytes key, bytes rangeEnd, operand
-//                       (bytes for VALUE, uvarint for VERSION / CREATE / MOD / LEASE)
-//   compaction (kind 5) = u8 flags (1 physical), uvarint revision
-//   bytes = uvarint length, then the bytes; uvarint = LEB128 of a safe integer (< 2^53)
+//                       (bytes for VALUE, svarint for VERSION / CREATE / MOD / LEASE)
+//   compaction (kind 5) = u8 flags (1 physical), svarint revision
+//   bytes = uvarint length, then the bytes; uvarint = LEB128 of a safe integer (< 2^53);
+//   svarint = uvarint of the zigzag of an integer, whose magnitude is clamped to 2^52 - 1
+//   (the API takes any int64; no revision, version or limit comes near 2^52, so clamping
+//   changes no outcome, and every member decodes the same clamped number)
 //
 // Enum numbers are etcd's protobuf numbers. Decoding is canonical: fields at their default
 // (0, false, empty range end) are left out, and a compare carries only its target's operand.
@@ -34,6 +37,9 @@ const SORT_ORDERS: readonly SortOrder[] = ['NONE', 'ASCEND', 'DESCEND'];
 const SORT_TARGETS: readonly SortTarget[] = ['KEY', 'VERSION', 'CREATE', 'MOD', 'VALUE'];
 const COMPARE_RESULTS: readonly CompareResult[] = ['EQUAL', 'GREATER', 'LESS', 'NOT_EQUAL'];
 const COMPARE_TARGETS: readonly CompareTarget[] = ['VERSION', 'CREATE', 'MOD', 'VALUE', 'LEASE'];
+/** The largest magnitude an svarint carries (its zigzag stays a safe integer). */
+const MAX_SIGNED = 2 ** 52 - 1;
+
 /** Nesting deeper than this is refused: etcd's own limit is far lower in practice, and it bounds recursion. */
 const MAX_DEPTH = 64;
 
@@ -75,6 +81,12 @@ class Writer {
     }
     this.buf[this.pos++] = v;
   }
+  svarint(v: number): void {
+    let n = Number.isNaN(v) ? 0 : Math.trunc(v);
+    if (n > MAX_SIGNED) n = MAX_SIGNED;
+    else if (n < -MAX_SIGNED) n = -MAX_SIGNED;
+    this.uvarint(n >= 0 ? n * 2 : -n * 2 - 1);
+  }
   bytes(b: Uint8Array | undefined): void {
     const n = b ? b.length : 0;
     this.uvarint(n);
@@ -107,6 +119,10 @@ class Reader {
     }
     if (!Number.isSafeInteger(v)) this.fail('integer out of range');
     return v;
+  }
+  svarint(): number {
+    const z = this.uvarint();
+    return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
   }
   bytes(): Buffer {
     const n = this.uvarint();
@@ -165,7 +181,7 @@ function writeOp(w: Writer, op: KvRequest, depth: number): void {
     case 'put':
       w.u8(KIND.put);
       w.u8((op.prevKv ? 1 : 0) | (op.ignoreValue ? 2 : 0) | (op.ignoreLease ? 4 : 0));
-      w.uvarint(op.lease ?? 0);
+      w.svarint(op.lease ?? 0);
       w.bytes(op.key);
       w.bytes(op.value);
       return;
@@ -182,12 +198,12 @@ function writeOp(w: Writer, op: KvRequest, depth: number): void {
       w.u8(code(SORT_TARGETS, op.sortTarget ?? 'KEY'));
       w.bytes(op.key);
       w.bytes(op.rangeEnd);
-      w.uvarint(op.limit ?? 0);
-      w.uvarint(op.revision ?? 0);
-      w.uvarint(op.minModRevision ?? 0);
-      w.uvarint(op.maxModRevision ?? 0);
-      w.uvarint(op.minCreateRevision ?? 0);
-      w.uvarint(op.maxCreateRevision ?? 0);
+      w.svarint(op.limit ?? 0);
+      w.svarint(op.revision ?? 0);
+      w.svarint(op.minModRevision ?? 0);
+      w.svarint(op.maxModRevision ?? 0);
+      w.svarint(op.minCreateRevision ?? 0);
+      w.svarint(op.maxCreateRevision ?? 0);
       return;
     case 'txn':
       w.u8(KIND.txn);
@@ -201,7 +217,7 @@ function writeOp(w: Writer, op: KvRequest, depth: number): void {
     case 'compaction':
       w.u8(KIND.compaction);
       w.u8(op.physical ? 1 : 0);
-      w.uvarint(op.revision);
+      w.svarint(op.revision);
       return;
   }
 }
@@ -215,13 +231,13 @@ function writeCompare(w: Writer, c: Compare): void {
     case 'VALUE':
       return w.bytes(c.value);
     case 'VERSION':
-      return w.uvarint(c.version ?? 0);
+      return w.svarint(c.version ?? 0);
     case 'CREATE':
-      return w.uvarint(c.createRevision ?? 0);
+      return w.svarint(c.createRevision ?? 0);
     case 'MOD':
-      return w.uvarint(c.modRevision ?? 0);
+      return w.svarint(c.modRevision ?? 0);
     case 'LEASE':
-      return w.uvarint(c.lease ?? 0);
+      return w.svarint(c.lease ?? 0);
   }
 }
 
@@ -231,7 +247,7 @@ function readOp(r: Reader, depth: number, topLevel: boolean): KvRequest | Reques
   switch (kind) {
     case KIND.put: {
       const flags = r.u8();
-      const lease = r.uvarint();
+      const lease = r.svarint();
       const key = r.bytes();
       const value = r.bytes();
       return {
@@ -264,7 +280,7 @@ function readOp(r: Reader, depth: number, topLevel: boolean): KvRequest | Reques
     case KIND.compaction: {
       if (!topLevel) r.fail('compaction inside a txn');
       const flags = r.u8();
-      const revision = r.uvarint();
+      const revision = r.svarint();
       return { kind: 'compaction', revision, ...(flags & 1 ? { physical: true } : {}) };
     }
     default:
@@ -278,12 +294,12 @@ function readRange(r: Reader): RangeRequest {
   const sortTarget = r.pick(SORT_TARGETS, 'sort target');
   const key = r.bytes();
   const rangeEnd = r.bytes();
-  const limit = r.uvarint();
-  const revision = r.uvarint();
-  const minModRevision = r.uvarint();
-  const maxModRevision = r.uvarint();
-  const minCreateRevision = r.uvarint();
-  const maxCreateRevision = r.uvarint();
+  const limit = r.svarint();
+  const revision = r.svarint();
+  const minModRevision = r.svarint();
+  const maxModRevision = r.svarint();
+  const minCreateRevision = r.svarint();
+  const maxCreateRevision = r.svarint();
   return {
     kind: 'range',
     key,
@@ -312,12 +328,12 @@ function readCompare(r: Reader): Compare {
     case 'VALUE':
       return { ...base, value: r.bytes() };
     case 'VERSION':
-      return { ...base, version: r.uvarint() };
+      return { ...base, version: r.svarint() };
     case 'CREATE':
-      return { ...base, createRevision: r.uvarint() };
+      return { ...base, createRevision: r.svarint() };
     case 'MOD':
-      return { ...base, modRevision: r.uvarint() };
+      return { ...base, modRevision: r.svarint() };
     case 'LEASE':
-      return { ...base, lease: r.uvarint() };
+      return { ...base, lease: r.svarint() };
   }
 }

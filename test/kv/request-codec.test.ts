@@ -22,6 +22,29 @@ test('request ids keep all 64 bits', () => {
   }
 });
 
+test('numbers beyond what revisions reach are clamped to plus or minus 2^52 - 1, the same on every decode', () => {
+  const max = 2 ** 52 - 1;
+  const decoded = decodeRequest(
+    encodeRequest(1n, {
+      kind: 'txn',
+      compare: [{ key: b('k'), target: 'MOD', result: 'LESS', modRevision: 2 ** 60 }],
+      success: [{ kind: 'range', key: b('k'), limit: Number.MAX_SAFE_INTEGER, revision: -(2 ** 62) }],
+      failure: [],
+    }),
+  ).request;
+  assert.ok(decoded.kind === 'txn');
+  assert.equal(decoded.compare[0]!.modRevision, max);
+  const range = decoded.success[0]!;
+  assert.ok(range.kind === 'range');
+  assert.equal(range.limit, max);
+  assert.equal(range.revision, -max);
+});
+
+test('negative numbers survive the round trip, so a compare against -1 keeps its meaning', () => {
+  const request = { kind: 'compaction', revision: -7 } as const;
+  assert.deepEqual(decodeRequest(encodeRequest(2n, request)).request, request);
+});
+
 test('a put encodes to a few bytes more than its key and value', () => {
   const enc = encodeRequest(7n, { kind: 'put', key: b('/registry/pods/default/web-0'), value: Buffer.alloc(256) });
   assert.ok(enc.length <= 28 + 256 + 16, `put of 284 payload bytes took ${enc.length}`);

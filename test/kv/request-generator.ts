@@ -14,7 +14,7 @@ export function generator(seed: number, keySpace = 0) {
   };
   // keySpace > 0 draws keys from a small set so that requests collide (for apply tests).
   const key = () => (keySpace > 0 ? Buffer.from(`k${int(keySpace)}`) : Buffer.concat([Buffer.from([1 + int(255)]), bytes(20)]));
-  const big = () => [1, 127, 128, 300, 2 ** 31, 2 ** 32 + 5, Number.MAX_SAFE_INTEGER][int(7)]!;
+  const big = () => [1, 63, 64, 127, 128, 300, 2 ** 31, 2 ** 32 + 5, 2 ** 52 - 1, -1, -64, -65, -300, -(2 ** 52 - 1)][int(14)]!;
   const flag = (name: string, p = 0.3) => (chance(p) ? { [name]: true } : {});
   const num = (name: string, p = 0.3) => (chance(p) ? { [name]: big() } : {});
 

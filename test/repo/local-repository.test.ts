@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { ExitCode, LifeboatError } from '../../src/errors.js';
 import { LocalRepository, type LocalFs } from '../../src/repo/local-repository.js';
-import { openRepository } from '../../src/repo/open-repository.js';
+import { LazyS3Repository, openRepository } from '../../src/repo/open-repository.js';
 import { S3Repository } from '../../src/repo/s3-repository.js';
 import { listFiles, tempDir } from '../archive/helpers.js';
 
@@ -225,10 +225,13 @@ test('keys that would escape the repository are refused', async () => {
   }
 });
 
-test('--repo URLs choose the implementation, and unknown schemes are a usage error naming --repo', () => {
+test('--repo URLs choose the implementation, and unknown schemes are a usage error naming --repo', async () => {
   assert.ok(openRepository('/var/backups/etcd') instanceof LocalRepository);
   assert.equal(openRepository('file:///var/backups/etcd').url, '/var/backups/etcd');
-  assert.ok(openRepository('s3://bucket/prefix') instanceof S3Repository);
+  const s3 = openRepository('s3://bucket/prefix/');
+  assert.ok(s3 instanceof LazyS3Repository);
+  assert.equal(s3.url, 's3://bucket/prefix');
+  assert.ok((await s3.resolve()) instanceof S3Repository);
   for (const bad of ['http://example.com/x', 'file://host/x', '', 's3://']) {
     assert.throws(() => openRepository(bad), (err) => exitOf(ExitCode.usage)(err) && /--repo/.test((err as Error).message));
   }

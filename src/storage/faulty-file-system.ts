@@ -92,6 +92,8 @@ interface Fault {
   readonly pathIncludes?: string;
   readonly crashMode?: CrashMode;
   readonly tearKeep?: number;
+  /** Matching operations to let through before this one fires. */
+  skip: number;
 }
 
 /** The error code a simulated crash point throws: the process would be gone, so nothing may handle it as recoverable. */
@@ -144,7 +146,7 @@ export class FaultyFileSystem implements FileSystem {
 
   /** The next matching write (or fsync, fdatasync, directory fsync) fails with `code`; one-shot. */
   failNext(op: FaultOp, code: FaultCode, pathIncludes?: string): void {
-    this.faults.push({ op, code, pathIncludes });
+    this.faults.push({ op, code, pathIncludes, skip: 0 });
   }
 
   /**
@@ -152,8 +154,13 @@ export class FaultyFileSystem implements FileSystem {
    * crash()) and the call throws an error with code ESIMCRASH. Lets a test stop a member in
    * the middle of an append, between its write and its fsync.
    */
-  crashAtNext(op: FaultOp, mode: CrashMode = 'tear-last', tearKeep?: number, pathIncludes?: string): void {
-    this.faults.push({ op, code: 'CRASH', crashMode: mode, tearKeep, pathIncludes });
+  crashAtNext(op: FaultOp, mode: CrashMode = 'tear-last', tearKeep?: number, pathIncludes?: string, skip = 0): void {
+    this.faults.push({ op, code: 'CRASH', crashMode: mode, tearKeep, pathIncludes, skip });
+  }
+
+  /** Disarms every pending failNext() and crashAtNext(). */
+  clearFaults(): void {
+    this.faults = [];
   }
 
   /** Flips one bit of a file's content, on disk and in the cache alike. */
@@ -405,6 +412,10 @@ export class FaultyFileSystem implements FileSystem {
   private takeFault(op: FaultOp, path: string, syscall: string): void {
     const i = this.faults.findIndex((f) => f.op === op && (f.pathIncludes === undefined || path.includes(f.pathIncludes)));
     if (i < 0) return;
+    if (this.faults[i]!.skip > 0) {
+      this.faults[i]!.skip--;
+      return;
+    }
     const fault = this.faults.splice(i, 1)[0]!;
     if (fault.code === 'CRASH') {
       this.crash(fault.crashMode, fault.tearKeep);

@@ -1,6 +1,7 @@
 // One member's durable state: the facade the server and the simulator use. open() checks
 // and recovers the data directory; save() makes entries and hard state durable with one
-// fsync; saveSnapshot() makes a snapshot file durable and current. After any write or fsync
+// fsync; saveSnapshot() makes a snapshot file durable and current (or storeSnapshotFile()
+// then markSnapshotCurrent(), for a snapshot received before raft accepts it). After any write or fsync
 // error the storage is failed for good and every call throws the same StorageFailedError.
 
 import { join } from 'node:path';
@@ -76,7 +77,6 @@ export class MemberStorage {
   private snapshot: SnapshotMetadata | undefined;
   private failed: StorageFailedError | undefined;
   private closed = false;
-  private snapshotting = false;
 
   private constructor(fs: FileSystem, dataDir: string, wal: Wal, recovered: RecoveredState) {
     this.fs = fs;
@@ -158,25 +158,49 @@ export class MemberStorage {
    * A producer error abandons the file and leaves the storage healthy.
    */
   async saveSnapshot(metadata: SnapshotMetadata, chunks: SnapshotChunks | (() => SnapshotChunks), options: SaveSnapshotOptions = {}): Promise<void> {
-    this.beginSnapshot(metadata);
-    try {
-      await this.guardAsync(() => writeSnapshotFile(this.fs, this.snapDir, metadata, typeof chunks === 'function' ? chunks() : chunks));
-      this.check();
-      this.guard(() => this.commitSnapshot(metadata, options.replacesLog ?? false));
-    } finally {
-      this.snapshotting = false;
-    }
+    await this.storeSnapshotFile(metadata, chunks);
+    this.markSnapshotCurrent(metadata, options);
   }
 
   /** The synchronous saveSnapshot, for the simulator. */
   saveSnapshotSync(metadata: SnapshotMetadata, chunks: Iterable<Uint8Array>, options: SaveSnapshotOptions = {}): void {
-    this.beginSnapshot(metadata);
-    try {
-      this.guard(() => writeSnapshotFileSync(this.fs, this.snapDir, metadata, chunks));
-      this.guard(() => this.commitSnapshot(metadata, options.replacesLog ?? false));
-    } finally {
-      this.snapshotting = false;
+    this.storeSnapshotFileSync(metadata, chunks);
+    this.markSnapshotCurrent(metadata, options);
+  }
+
+  /**
+   * Makes a snapshot file durable without making it current: for a snapshot received from the
+   * leader before raft has accepted it. Recovery ignores it until markSnapshotCurrent().
+   * Returns the file's path.
+   */
+  async storeSnapshotFile(metadata: SnapshotMetadata, chunks: SnapshotChunks | (() => SnapshotChunks)): Promise<string> {
+    this.check();
+    this.refuseOlder(metadata);
+    return this.guardAsync(() => writeSnapshotFile(this.fs, this.snapDir, metadata, typeof chunks === 'function' ? chunks() : chunks));
+  }
+
+  /** The synchronous storeSnapshotFile, for the simulator. */
+  storeSnapshotFileSync(metadata: SnapshotMetadata, chunks: Iterable<Uint8Array>): string {
+    this.check();
+    this.refuseOlder(metadata);
+    return this.guard(() => writeSnapshotFileSync(this.fs, this.snapDir, metadata, chunks));
+  }
+
+  /**
+   * Records a stored snapshot file as current (a WAL marker, fsynced), then releases older
+   * snapshot files and the WAL segments it covers. For a snapshot raft accepted from the
+   * leader (Ready.snapshot) pass { replacesLog: true }, before saving that Ready's entries.
+   * Marking the current snapshot again does nothing.
+   */
+  markSnapshotCurrent(metadata: SnapshotMetadata, options: SaveSnapshotOptions = {}): void {
+    this.check();
+    const cur = this.snapshot;
+    if (cur && cur.index === metadata.index && cur.term === metadata.term) return;
+    this.refuseOlder(metadata);
+    if (!this.fs.stat(this.snapshotPath(metadata))) {
+      throw new Error(`no snapshot file for ${metadata.term}/${metadata.index}: store it before marking it current`);
     }
+    this.guard(() => this.commitSnapshot(metadata, options.replacesLog ?? false));
   }
 
   /**
@@ -221,14 +245,12 @@ export class MemberStorage {
     }
   }
 
-  private beginSnapshot(metadata: SnapshotMetadata): void {
-    this.check();
-    if (this.snapshotting) throw new Error('a snapshot save is already running');
+  /** Markers must move forward (recovery treats one that goes back as corruption); refuse before writing. */
+  private refuseOlder(metadata: SnapshotMetadata): void {
     const cur = this.snapshot;
     if (cur && (metadata.index < cur.index || (metadata.index === cur.index && metadata.term !== cur.term))) {
       throw new RangeError(`snapshot ${metadata.term}/${metadata.index} is older than the current ${cur.term}/${cur.index}`);
     }
-    this.snapshotting = true;
   }
 
   private commitSnapshot(metadata: SnapshotMetadata, replacesLog: boolean): void {

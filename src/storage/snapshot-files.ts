@@ -11,6 +11,12 @@ import { hex16, TEMP_SUFFIX } from './wal-segment-name.js';
 
 export const SNAPSHOT_SUFFIX = '.snap';
 
+// Distinct temporary names let a received snapshot and a local one be written at once.
+let tmpCounter = 0;
+function tempName(path: string): string {
+  return `${path}.${++tmpCounter}${TEMP_SUFFIX}`;
+}
+
 /** Chunks of a snapshot file's bytes, from memory or a stream. */
 export type SnapshotChunks = Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
 
@@ -110,7 +116,7 @@ class SnapshotWriter {
 /** Writes the snapshot file for `metadata` atomically from `chunks`; returns its path. */
 export async function writeSnapshotFile(fs: FileSystem, dir: string, metadata: SnapshotMetadata, chunks: SnapshotChunks): Promise<string> {
   const path = join(dir, snapshotFileName(metadata.term, metadata.index));
-  const w = new SnapshotWriter(fs, path + TEMP_SUFFIX);
+  const w = new SnapshotWriter(fs, tempName(path));
   try {
     if (isAsync(chunks)) for await (const c of chunks) w.write(c);
     else for (const c of chunks) w.write(c);
@@ -125,7 +131,7 @@ export async function writeSnapshotFile(fs: FileSystem, dir: string, metadata: S
 /** The synchronous form of writeSnapshotFile, for the simulator. */
 export function writeSnapshotFileSync(fs: FileSystem, dir: string, metadata: SnapshotMetadata, chunks: Iterable<Uint8Array>): string {
   const path = join(dir, snapshotFileName(metadata.term, metadata.index));
-  const w = new SnapshotWriter(fs, path + TEMP_SUFFIX);
+  const w = new SnapshotWriter(fs, tempName(path));
   try {
     for (const c of chunks) w.write(c);
   } catch (err) {

@@ -90,6 +90,14 @@ export class Wal {
   /** Appends entries (then the hard state) as one batch and fdatasyncs once. */
   append(entries: readonly Entry[], hardState?: HardState): void {
     if (entries.length === 0 && !hardState) return;
+    // A gap would read back as missing entries and stop the member at its next start, so a
+    // caller's bug is refused here, before anything is written.
+    if (entries.length > 0 && (entries[0]!.index < 1 || entries[0]!.index > this.lastIndex + 1)) {
+      throw new RangeError(`entries start at index ${entries[0]!.index}, after a gap (the last index is ${this.lastIndex})`);
+    }
+    for (let i = 1; i < entries.length; i++) {
+      if (entries[i]!.index !== entries[i - 1]!.index + 1) throw new RangeError(`entries are not contiguous at index ${entries[i]!.index}`);
+    }
     this.write({ entries, hardState });
     if (entries.length > 0) this.lastIndex = entries[entries.length - 1]!.index;
     if (hardState) this.hardState = hardState;

@@ -237,6 +237,71 @@ test('a compaction snapshot keeps the entries after it; a leader\'s snapshot rep
   assert.deepEqual(plain(r.entries), plain(entries(9, 9, 3)));
 });
 
+test('a snapshot stored but not yet marked current is ignored by recovery until it is marked', async () => {
+  const { fs, opts } = setup();
+  const s = MemberStorage.openSync(fs, DIR, opts);
+  s.save(hs(1, 4), entries(1, 6, 1));
+  const path = await s.storeSnapshotFile(meta(20, 2), snapshotBytes('from the leader'));
+  fs.crash();
+  const r1 = MemberStorage.openSync(fs, DIR, opts);
+  assert.equal(r1.recovered.snapshot, undefined);
+  assert.deepEqual(plain(r1.recovered.entries), plain(entries(1, 6, 1)));
+  assert.ok(fs.stat(path), 'the stored file survives the crash');
+  // Raft accepted it: it replaces the log, then that Ready's hard state is saved.
+  r1.markSnapshotCurrent(meta(20, 2), { replacesLog: true });
+  r1.markSnapshotCurrent(meta(20, 2), { replacesLog: true }); // again: nothing to do
+  r1.save(hs(2, 20), []);
+  fs.crash();
+  const r2 = MemberStorage.openSync(fs, DIR, opts).recovered;
+  assert.deepEqual(r2.snapshot?.metadata, meta(20, 2));
+  assert.deepEqual(r2.entries, []);
+  assert.deepEqual(r2.hardState, hs(2, 20));
+});
+
+test('a snapshot older than the current one is refused before anything is written, and the storage stays healthy', async () => {
+  const { fs, opts } = setup();
+  const s = MemberStorage.openSync(fs, DIR, opts);
+  s.save(hs(1, 10), entries(1, 10, 1));
+  s.saveSnapshotSync(meta(8, 1), snapshotBytes('eight'));
+  await assert.rejects(s.saveSnapshot(meta(5, 1), snapshotBytes('five')), RangeError);
+  assert.throws(() => s.markSnapshotCurrent(meta(3, 1)), RangeError);
+  assert.throws(() => s.markSnapshotCurrent(meta(9, 1)), /store it before marking it current/);
+  assert.equal(s.failure, undefined);
+  assert.deepEqual(fs.readdir(`${DIR}/snap`), ['0000000000000001-0000000000000008.snap']);
+  s.save(hs(1, 10), entries(11, 11, 1));
+});
+
+test('two snapshot files can be written at the same time', async () => {
+  const { fs, opts } = setup();
+  const s = MemberStorage.openSync(fs, DIR, opts);
+  s.save(hs(1, 10), entries(1, 10, 1));
+  async function* slow(text: string): AsyncGenerator<Uint8Array> {
+    for (const c of snapshotBytes(text)) {
+      await Promise.resolve();
+      yield c;
+    }
+  }
+  const [a, b] = await Promise.all([s.storeSnapshotFile(meta(6, 1), slow('six')), s.storeSnapshotFile(meta(30, 2), slow('thirty'))]);
+  assert.notEqual(a, b);
+  s.markSnapshotCurrent(meta(6, 1));
+  s.close();
+  const r = (await MemberStorage.open(fs, DIR, opts)).recovered;
+  assert.equal(r.snapshot?.path, a);
+  assert.deepEqual(plain(r.entries), plain(entries(7, 10, 1)));
+});
+
+test('entries that would leave a gap are refused before anything is written', () => {
+  const { fs, opts } = setup();
+  const s = MemberStorage.openSync(fs, DIR, opts);
+  s.save(hs(1, 1), entries(1, 3, 1));
+  assert.throws(() => s.save(undefined, entries(5, 6, 1)), RangeError);
+  assert.throws(() => s.save(undefined, [...entries(4, 4, 1), ...entries(6, 6, 1)]), RangeError);
+  assert.equal(s.failure, undefined);
+  s.save(undefined, entries(4, 4, 1));
+  s.close();
+  assert.deepEqual(plain(MemberStorage.openSync(fs, DIR, opts).recovered.entries), plain(entries(1, 4, 1)));
+});
+
 test('a corrupted snapshot file stops open with the validator\'s offset', async () => {
   const { fs, opts } = setup();
   const s = MemberStorage.openSync(fs, DIR, opts);

@@ -135,7 +135,9 @@ function handleAppendEntries(r: Raft, m: Message): void {
 
 function handleHeartbeat(r: Raft, m: Message): void {
   r.raftLog.commitTo(m.commit);
-  r.send(r.out({ type: MessageType.HeartbeatResp, to: m.from, context: m.context }));
+  // commit is our addition to etcd's HeartbeatResp: it lets a leader waiting on a snapshot
+  // report see that the snapshot arrived.
+  r.send(r.out({ type: MessageType.HeartbeatResp, to: m.from, context: m.context, commit: r.raftLog.committed }));
 }
 
 function handleSnapshot(r: Raft, m: Message): void {

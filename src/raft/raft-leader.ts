@@ -94,6 +94,9 @@ export function stepLeader(r: Raft, m: Message): void {
       return;
     case MessageType.HeartbeatResp: {
       pr.recentActive = true;
+      // The follower's commit index (which this core puts in HeartbeatResp) at or past the
+      // snapshot we are waiting on proves it arrived, even if the send report was lost.
+      if (pr.state === ProgressState.Snapshot && m.commit >= pr.pendingSnapshot) pr.becomeProbe();
       pr.msgAppFlowPaused = false;
       // The follower is alive, so acks may have been lost: make room to send again.
       if (pr.state === ProgressState.Replicate && pr.inflights.full()) pr.inflights.freeFirstOne();
@@ -199,6 +202,10 @@ function handleAppResp(r: Raft, m: Message, pr: Progress): void {
     // The follower caught up (through the snapshot or otherwise) to where our log continues.
     pr.becomeProbe();
     pr.becomeReplicate();
+  } else if (pr.state === ProgressState.Snapshot && pr.match >= pr.pendingSnapshot) {
+    // The snapshot arrived (an ack at or past it proves it) but the log was compacted past it
+    // meanwhile: probe again, which sends a newer snapshot, rather than wait for a report.
+    pr.becomeProbe();
   } else if (pr.state === ProgressState.Replicate) {
     pr.inflights.freeLE(m.index);
   }

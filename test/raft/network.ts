@@ -105,6 +105,8 @@ export class Network {
   readonly sent: Message[] = [];
   private readonly cut = new Set<string>();
   filters: Filter[] = [];
+  /** Whether delivering a Snap reports success to its sender, as a server does. */
+  reportSnapshots = true;
   /** Rewrites a message on delivery (for example to cut an App's entries short). */
   rewrite: ((m: Message) => Message) | undefined;
 
@@ -213,7 +215,7 @@ export class Network {
       this.process(m.to);
       // As a server does once a snapshot stream completes: tell the sender it arrived.
       const from = this.members.get(m.from);
-      if (m.type === MessageType.Snap && from) {
+      if (m.type === MessageType.Snap && from && this.reportSnapshots) {
         from.node.reportSnapshot(m.to, true);
         this.process(m.from);
       }

@@ -123,3 +123,44 @@ test('a restored snapshot is persisted before the acknowledgement and applied be
   c.node.advance(rd);
   assert.equal(c.node.status().applied, 11);
 });
+
+test('a leader whose snapshot report was lost learns from heartbeat answers that the snapshot arrived', () => {
+  const net = lagBehindCompaction();
+  net.heal();
+  net.reportSnapshots = false;
+  const c = net.get('c');
+  // c's acknowledgement of the snapshot is lost too: only heartbeats can tell.
+  let ackLost = false;
+  net.filters.push((m) => {
+    if (ackLost || m.type !== MessageType.AppResp || m.from !== 'c' || c.snapshotsApplied === 0) return false;
+    ackLost = true;
+    return true;
+  });
+  net.tickUntil(() => ackLost, 50);
+  assert.equal(net.get('a').node.status().progress!.get('c')!.state, ProgressState.Snapshot);
+  net.tickUntil(() => appliedTexts(c).length === 10 && net.get('a').node.status().progress!.get('c')!.state === ProgressState.Replicate, 50);
+  assert.equal(net.sentOf(MessageType.Snap, 'c').length, 1);
+});
+
+test('a snapshot that arrives after the leader compacted further is followed by a newer one', () => {
+  const net = lagBehindCompaction();
+  net.heal();
+  net.reportSnapshots = false;
+  const a = net.get('a');
+  const c = net.get('c');
+  // Hold the first snapshot in flight while the leader moves on and compacts again.
+  net.tick('a', 1);
+  while (!net.queue.some((m) => m.type === MessageType.Snap)) net.deliverOne() ?? net.tick('a');
+  const held = net.queue.find((m) => m.type === MessageType.Snap)!;
+  net.queue = net.queue.filter((m) => m !== held);
+  net.isolate('c');
+  for (let i = 0; i < 3; i++) net.propose('a', `w${i}`);
+  net.tickAll(1);
+  net.snapshotAndCompact('a');
+  net.heal();
+  net.queue.push(held);
+  net.stabilize();
+  net.tickUntil(() => appliedTexts(c).length === 13, 50);
+  assert.equal(net.sentOf(MessageType.Snap, 'c').length, 2);
+  assert.equal(a.node.status().progress!.get('c')!.state, ProgressState.Replicate);
+});

@@ -38,7 +38,11 @@ export function postRaw(endpoint: string, path: string, body: string, options: P
     let connected = false;
     let settled = false;
     const payload = Buffer.from(body);
-    const req = request(endpoint + path, {
+    const target = targetOf(endpoint);
+    const req = request({
+      host: target.host,
+      port: target.port,
+      path,
       method: 'POST',
       agent: options.agent,
       headers: { 'content-type': 'application/json', 'content-length': payload.length },
@@ -93,6 +97,19 @@ export function postRaw(endpoint: string, path: string, body: string, options: P
     });
     req.end(payload);
   });
+}
+
+const targets = new Map<string, { host: string; port: number }>();
+
+// Parsing the URL on every request shows up in profiles; endpoints are few, so remember them.
+function targetOf(endpoint: string): { host: string; port: number } {
+  let target = targets.get(endpoint);
+  if (!target) {
+    const url = new URL(endpoint);
+    target = { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 80) };
+    if (targets.size < 256) targets.set(endpoint, target);
+  }
+  return target;
 }
 
 /** Sends one request and parses its JSON answer. */

@@ -11,6 +11,7 @@ import { LifeboatClient } from '../../src/client/lifeboat-client.js';
 import { EtcdApiError } from '../../src/client/client-errors.js';
 import { HistoryRecorder } from '../sim/history.js';
 import { checkLinearizable } from '../sim/linearizability.js';
+import { verifySnapshot } from '../../src/snapshot/decoder.js';
 
 let dataRoot: string;
 let cluster: LocalCluster;
@@ -99,6 +100,22 @@ test('a concurrent history from the real cluster is linearizable, even across a 
   assert.ok(completed.length > clientCount * opsPerClient * 0.5, `most operations completed (${completed.length})`);
   const result = checkLinearizable(ops);
   assert.equal(result.outcome, 'ok', JSON.stringify(result));
+});
+
+test('a snapshot streamed through the client verifies and holds every acknowledged key', async () => {
+  const client = new LifeboatClient(cluster.endpoints, { deadlineMs: 30_000 });
+  try {
+    for (let i = 0; i < 50; i++) await client.put(`snap/${String(i).padStart(3, '0')}`, `value-${i}`);
+    const count = (await client.range('snap/', { prefix: true, countOnly: true })).count;
+    const { stream, revision } = await client.snapshot();
+    const summary = await verifySnapshot(stream);
+    assert.equal(summary.header.revision, revision);
+    assert.ok(summary.header.keyCount >= count, `${summary.header.keyCount} keys >= ${count}`);
+    const hash = await client.hashKV(summary.header.revision);
+    assert.equal(summary.trailer.kvHash, hash.hash, 'the snapshot carries the hashkv of its revision');
+  } finally {
+    client.close();
+  }
 });
 
 test('stopping the cluster ends every member process', async () => {

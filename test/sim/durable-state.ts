@@ -82,6 +82,15 @@ export class DurableState {
     if (wroteHardState) this.observer.hardStatePersisted(rd.hardState!, disk);
   }
 
+  /**
+   * Makes the commit index that let a membership change apply durable before the change takes
+   * effect. etcd gets this from its backend, which records applied membership; without it a
+   * member could restart not knowing the change committed, and wait for a removed member's vote.
+   */
+  syncBeforeConfChange(): void {
+    this.disk.sync();
+  }
+
   /** Takes a snapshot at the applied index and compacts: the disk drops everything it covers,
    * the in-memory log keeps `keep` entries behind it for slow followers. */
   saveSnapshot(index: number, confState: ConfState, data: string, keep: number): void {

@@ -319,6 +319,7 @@ export class SimMember {
     this.env.hash.addString(`A${this.id}:${e.index}:${e.term}`);
     if (e.type === EntryType.ConfChange) {
       const cc = decodeConfChange(e.data);
+      this.durable!.syncBeforeConfChange();
       this.confState = node.applyConfChange(cc);
       this.confSinceSnapshot = true;
       this.env.trace(`${this.id} applies conf change ${ConfChangeType[cc.type]} ${cc.nodeId} at ${e.index}: voters [${this.confState.voters.join(',')}] learners [${this.confState.learners.join(',')}]`);

@@ -1,6 +1,6 @@
 // Running the built CLI (`node bin/lifeboat ...`) from tests, and a fake member that serves
 // snapshot streams (whole, cut off mid-way, or refused) without a real cluster.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { resolve } from 'node:path';
@@ -17,9 +17,14 @@ export interface CliResult {
 
 /** Runs the CLI asynchronously (so servers in this process keep answering). */
 export function runCli(args: string[], env: Record<string, string | undefined> = {}, cwd = ROOT): Promise<CliResult> {
+  return spawnCli(args, env, cwd).done;
+}
+
+/** Starts the CLI; `proc` for signals, `done` for the outcome. */
+export function spawnCli(args: string[], env: Record<string, string | undefined> = {}, cwd = ROOT): { proc: ChildProcess; done: Promise<CliResult> } {
   if (!existsSync(resolve(ROOT, 'dist/cli/main.js'))) throw new Error('dist/ is missing: run `npm run build` before the CLI tests');
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, LIFEBOAT_REPO: undefined, LIFEBOAT_ENDPOINTS: undefined, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, LIFEBOAT_REPO: undefined, LIFEBOAT_ENDPOINTS: undefined, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const done = new Promise<CliResult>((done, fail) => {
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => (stdout += c));
@@ -27,6 +32,7 @@ export function runCli(args: string[], env: Record<string, string | undefined> =
     child.once('error', fail);
     child.once('close', (code) => done({ code, stdout, stderr }));
   });
+  return { proc: child, done };
 }
 
 /** The two lines every failure prints: `lifeboat: ...` and `hint: ...`. */
@@ -40,11 +46,14 @@ export function failureLines(r: CliResult): { error: string; hint: string } {
 export type FakeMode =
   | { readonly kind: 'serve'; readonly body: () => Readable }
   | { readonly kind: 'cut'; readonly body: () => Readable; readonly afterBytes: number }
-  | { readonly kind: 'refuse'; readonly status: number; readonly code: number; readonly message: string };
+  | { readonly kind: 'refuse'; readonly status: number; readonly code: number; readonly message: string }
+  /** Sends the first `afterBytes` bytes, then nothing more, keeping the connection open (a hung member). */
+  | { readonly kind: 'stall'; readonly body: () => Readable; readonly afterBytes: number };
 
 /** An HTTP server answering POST /v3/maintenance/snapshot the way a member would. */
-export async function startFakeMember(mode: () => FakeMode): Promise<{ url: string; requests: () => number; close: () => Promise<void> }> {
+export async function startFakeMember(mode: () => FakeMode): Promise<{ url: string; requests: () => number; bytesSent: () => number; close: () => Promise<void> }> {
   let requests = 0;
+  let bytesSent = 0;
   const server: Server = createServer((req, res) => {
     req.resume();
     req.once('end', () => {
@@ -60,6 +69,18 @@ export async function startFakeMember(mode: () => FakeMode): Promise<{ url: stri
       const body = m.body();
       if (m.kind === 'serve') {
         body.pipe(res);
+        return;
+      }
+      if (m.kind === 'stall') {
+        void (async () => {
+          let sent = 0;
+          for await (const chunk of m.body()) {
+            const part = (chunk as Buffer).subarray(0, Math.max(0, m.afterBytes - sent));
+            if (part.length > 0) res.write(part, () => (bytesSent += part.length));
+            sent += part.length;
+            if (sent >= m.afterBytes) break;
+          }
+        })();
         return;
       }
       let sent = 0;
@@ -84,6 +105,7 @@ export async function startFakeMember(mode: () => FakeMode): Promise<{ url: stri
   return {
     url: `http://127.0.0.1:${port}`,
     requests: () => requests,
+    bytesSent: () => bytesSent,
     close: () => new Promise<void>((ok) => {
       server.closeAllConnections();
       server.close(() => ok());

@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runCli, failureLines, startFakeMember, type FakeMode } from '../archive/cli.js';
+import { runCli, spawnCli, failureLines, startFakeMember, type FakeMode } from '../archive/cli.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { listFiles, snapshotStream, tempDir } from '../archive/helpers.js';
 
 test('snapshot save --json prints one summary object and commits a snapshot that list, verify, inspect and dump read', async () => {
@@ -114,6 +115,43 @@ test('bad save flags are exit 2 naming the flag', async () => {
       assert.match(failureLines(r).hint, /^hint: /);
     }
   } finally {
+    await t.cleanup();
+  }
+});
+
+test('SIGINT during a save exits 130 and leaves neither a snapshot nor a spool file', async () => {
+  const member = await startFakeMember(() => ({ kind: 'stall', body: () => snapshotStream(5000), afterBytes: 100_000 }));
+  const t = await tempDir('save-cli');
+  try {
+    const repo = join(t.dir, 'repo');
+    const spool = join(t.dir, 'spool');
+    await mkdir(spool);
+    const child = spawnCli(['snapshot', 'save', '--endpoints', member.url, '--repo', repo, '--spool-dir', spool]);
+    await waitFor('the member to have sent the first bytes', () => member.bytesSent() >= 100_000);
+    child.proc.kill('SIGINT');
+    const r = await child.done;
+    assert.equal(r.code, 130, r.stderr);
+    assert.match(r.stderr, /^lifeboat: interrupted by SIGINT$/m);
+    assert.match(r.stderr, /^hint: /m);
+    assert.deepEqual(await listFiles(repo), ['lifeboat-repo.json']);
+    assert.deepEqual(await listFiles(spool), []);
+  } finally {
+    await member.close();
+    await t.cleanup();
+  }
+});
+
+test('a member that stops sending makes save exit 3 once --timeout passes', async () => {
+  const member = await startFakeMember(() => ({ kind: 'stall', body: () => snapshotStream(5000), afterBytes: 50_000 }));
+  const t = await tempDir('save-cli');
+  try {
+    const r = await runCli(['snapshot', 'save', '--endpoints', member.url, '--repo', join(t.dir, 'repo'), '--timeout', '1s']);
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(failureLines(r).error, /timed out/);
+    assert.match(failureLines(r).hint, /--timeout/);
+    assert.deepEqual(await listFiles(join(t.dir, 'repo')), ['lifeboat-repo.json']);
+  } finally {
+    await member.close();
     await t.cleanup();
   }
 });

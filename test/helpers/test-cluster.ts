@@ -219,6 +219,17 @@ export class TestCluster {
     rmSync(this.root, { recursive: true, force: true });
   }
 
+  /** Runs `fn`, and on failure adds the tail of every member's log to the error (for CI diagnosis). */
+  async run(fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      const tail = this.members.map((m) => `---- ${m.name}\n${m.logs.split('\n').slice(-60).join('\n')}`).join('\n');
+      if (err instanceof Error) err.message += `\nmember logs:\n${tail}`;
+      throw err;
+    }
+  }
+
   /** Every member's logs, for failure messages. */
   logs(): string {
     return this.members.map((m) => `---- ${m.name}\n${m.logs}`).join('\n');

@@ -6,6 +6,7 @@ import { waitFor } from '../helpers/wait-for.js';
 test('a three-member cluster elects a leader and a write through one member is read through another', async () => {
   const c = await TestCluster.start({ members: 3 });
   try {
+    await c.run(async () => {
     const [a, b, d] = c.members;
     const put = await a!.put('greeting', 'hello');
     assert.equal(put.status, 200, JSON.stringify(put.json));
@@ -18,6 +19,7 @@ test('a three-member cluster elects a leader and a write through one member is r
       const l = await b!.api('/v3/cluster/member/list');
       return l.json.members.every((m: any) => Array.isArray(m.clientURLs) && m.clientURLs.length === 1);
     });
+    });
   } finally {
     await c.destroy();
   }
@@ -26,6 +28,7 @@ test('a three-member cluster elects a leader and a write through one member is r
 test('the leader killed with SIGKILL is replaced, writes continue, and the old leader catches up when it restarts', async () => {
   const c = await TestCluster.start({ members: 3 });
   try {
+    await c.run(async () => {
     const leader = await c.waitForLeader();
     const others = c.members.filter((m) => m !== leader);
     assert.equal((await leader.put('before', '1')).status, 200);
@@ -36,6 +39,7 @@ test('the leader killed with SIGKILL is replaced, writes continue, and the old l
     await leader.start();
     await waitFor('the old leader to serve the writes made while it was down', async () => (await leader.get('after-19', { serializable: true })) === '19');
     assert.equal(await leader.get('before'), '1');
+    });
   } finally {
     await c.destroy();
   }

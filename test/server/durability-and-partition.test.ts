@@ -31,6 +31,7 @@ function writeLoad(via: () => TestMember, prefix: string) {
 test('a member killed with SIGKILL in the middle of a write load restarts with every acknowledged write present', async () => {
   const c = await TestCluster.start({ members: 3 });
   try {
+    await c.run(async () => {
     const leader = await c.waitForLeader();
     const victim = c.members.find((m) => m !== leader)!;
     const load = writeLoad(() => leader, 'k');
@@ -47,6 +48,7 @@ test('a member killed with SIGKILL in the middle of a write load restarts with e
     await leader.start();
     await c.waitForLeader();
     for (const key of acked) assert.equal(await victim.get(key, { serializable: true }), 'v', `acknowledged ${key} missing on the restarted member`);
+    });
   } finally {
     await c.destroy();
   }
@@ -55,6 +57,7 @@ test('a member killed with SIGKILL in the middle of a write load restarts with e
 test('a partitioned member refuses linearizable reads while the majority keeps every acknowledged write', async () => {
   const c = await TestCluster.start({ members: 3, proxies: true });
   try {
+    await c.run(async () => {
     const leader = await c.waitForLeader();
     const isolated = c.members.find((m) => m !== leader)!;
     const majority = c.members.filter((m) => m !== isolated);
@@ -77,6 +80,7 @@ test('a partitioned member refuses linearizable reads while the majority keeps e
     const last = acked[acked.length - 1]!;
     await waitFor('the healed member to catch up', async () => (await isolated.get(last, { serializable: true })) === 'v');
     for (const key of acked) assert.equal(await isolated.get(key), 'v', `acknowledged ${key} missing after the partition healed`);
+    });
   } finally {
     await c.destroy();
   }

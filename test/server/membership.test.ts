@@ -6,6 +6,7 @@ import { waitFor } from '../helpers/wait-for.js';
 test('a learner added after log compaction catches up by snapshot, is promoted, and a removed member is refused when it comes back', async () => {
   const c = await TestCluster.start({ members: 3, snapshotCount: 50 });
   try {
+    await c.run(async () => {
     const leader = await c.waitForLeader();
     for (let i = 0; i < 300; i++) assert.equal((await leader.put(`key-${i}`, `value-${i}`)).status, 200);
     // member add as a learner, then start it with --initial-cluster-state existing.
@@ -43,6 +44,7 @@ test('a learner added after log compaction catches up by snapshot, is promoted, 
     assert.equal(await joiner.get('after-remove'), 'ok');
     const list = await joiner.api('/v3/cluster/member/list');
     assert.deepEqual(list.json.members.map((m: any) => m.name).sort(), [leader.name, joiner.name, c.members.find((m) => m !== leader && m !== joiner && m !== victim)!.name].sort());
+    });
   } finally {
     await c.destroy();
   }

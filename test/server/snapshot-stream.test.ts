@@ -7,6 +7,7 @@ import { TestCluster } from '../helpers/test-cluster.js';
 test('a snapshot streamed while writes continue holds exactly one revision, with every earlier acknowledged write', async () => {
   const c = await TestCluster.start({ members: 3 });
   try {
+    await c.run(async () => {
     const leader = await c.waitForLeader();
     const follower = c.members.find((m) => m !== leader)!;
     for (let i = 0; i < 200; i++) assert.equal((await leader.put(`pre-${String(i).padStart(4, '0')}`, 'x'.repeat(100))).status, 200);
@@ -39,6 +40,7 @@ test('a snapshot streamed while writes continue holds exactly one revision, with
     const hk = await leader.api('/v3/maintenance/hashkv', { revision: String(header.revision) });
     assert.equal(hk.status, 200, JSON.stringify(hk.json));
     assert.equal(Number(hk.json.hash), summary.trailer.kvHash);
+    });
   } finally {
     await c.destroy();
   }

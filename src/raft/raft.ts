@@ -6,7 +6,7 @@ import type { ProgressStatus, RaftConfig, RaftStatus } from './config.js';
 import { ProgressState } from './progress.js';
 import { VoteResult } from './quorum.js';
 import { stepCandidate, stepFollower } from './raft-follower.js';
-import { bcastAppend, maybeSendAppend, releasePendingReadIndexMessages, stepLeader } from './raft-leader.js';
+import { bcastAppend, maybeSendAppend, releasePendingReadIndexMessages, sendTimeoutNow, stepLeader } from './raft-leader.js';
 import { RaftLog } from './raft-log.js';
 import { ReadOnly } from './read-only.js';
 import { ProgressTracker } from './tracker.js';
@@ -502,7 +502,12 @@ export class Raft {
     if (this.role !== Role.Leader) return cs;
     if (!self || self.isLearner) {
       // A leader removed (or demoted) by a change it has committed and applied steps down.
-      this.logger.info(`${this.id} stepping down: removed from the configuration`);
+      // A voter that already holds our whole log is told to campaign at once (as in a leader
+      // transfer) instead of waiting out an election timeout.
+      const last = this.raftLog.lastIndex();
+      const heir = this.trk.voters().find((id) => this.trk.progress.get(id)!.match === last);
+      if (heir !== undefined) sendTimeoutNow(this, heir);
+      this.logger.info(`${this.id} stepping down: removed from the configuration${heir ? `; ${heir} takes over` : ''}`);
       this.becomeFollower(this.term, NO_NODE);
       return cs;
     }

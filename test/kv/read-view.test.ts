@@ -79,6 +79,26 @@ test('async iteration over a view yields every record and closes the view', asyn
   assert.throws(() => view.next(), /closed/);
 });
 
+test('the synchronous records() iterable streams everything and closes the view', () => {
+  const s = new MvccStore();
+  fill(s, 3000, 'v');
+  const view = s.openReadView();
+  const keys = [...view.records()].map((r) => r.key.toString());
+  assert.equal(keys.length, 3000);
+  assert.deepEqual(keys, [...keys].sort());
+  assert.equal(view.isClosed, true);
+});
+
+test('a view closed by someone else fails the iteration instead of ending it short', () => {
+  const s = new MvccStore();
+  fill(s, 3000, 'v');
+  const view = s.openReadView();
+  const it = view.records();
+  for (let i = 0; i < 1024; i++) assert.equal(it.next().done, false);
+  view.close();
+  assert.throws(() => it.next(), /closed/);
+});
+
 test('leaving an async iteration early also closes the view', async () => {
   const s = new MvccStore();
   fill(s, 10, 'v');

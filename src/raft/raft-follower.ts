@@ -7,6 +7,7 @@ import { bcastAppend } from './raft-leader.js';
 import { MessageType, NO_NODE, Role } from './types.js';
 import type { Message, Snapshot } from './types.js';
 
+/** Handles a message as a (pre-)candidate: count votes, or yield to a leader of this term. */
 export function stepCandidate(r: Raft, m: Message): void {
   const myVoteResp = r.role === Role.PreCandidate ? MessageType.PreVoteResp : MessageType.VoteResp;
   switch (m.type) {
@@ -55,6 +56,7 @@ function learnCommitFromRejection(r: Raft, m: Message): void {
   }
 }
 
+/** Handles a message as a follower: forward requests to the leader, accept its log. */
 export function stepFollower(r: Raft, m: Message): void {
   switch (m.type) {
     case MessageType.VoteResp:

@@ -69,6 +69,7 @@ function bcastHeartbeat(r: Raft, context: string): void {
   for (const id of r.trk.progress.keys()) if (id !== r.id) sendHeartbeat(r, id, context);
 }
 
+/** Handles a message as the leader. */
 export function stepLeader(r: Raft, m: Message): void {
   switch (m.type) {
     case MessageType.Beat:
@@ -234,6 +235,7 @@ function serveReadIndex(r: Raft, m: Message): void {
   bcastHeartbeat(r, m.context);
 }
 
+/** Delivers a confirmed read point: locally as a ReadState, or back to the forwarding follower. */
 export function respondToReadIndex(r: Raft, req: Message, index: number): void {
   if (req.from === NO_NODE || req.from === r.id) {
     r.readStates.push({ index, context: req.context });
@@ -242,6 +244,7 @@ export function respondToReadIndex(r: Raft, req: Message, index: number): void {
   }
 }
 
+/** Serves the ReadIndex requests held until this leader committed an entry of its term. */
 export function releasePendingReadIndexMessages(r: Raft): void {
   if (r.pendingReadIndexMessages.length === 0 || !r.committedEntryInCurrentTerm()) return;
   const msgs = r.pendingReadIndexMessages;
@@ -249,6 +252,7 @@ export function releasePendingReadIndexMessages(r: Raft): void {
   for (const m of msgs) serveReadIndex(r, m);
 }
 
+/** Tells `to` to campaign at once (leader transfer). */
 export function sendTimeoutNow(r: Raft, to: NodeId): void {
   r.send(r.out({ type: MessageType.TimeoutNow, to }));
 }

@@ -136,6 +136,7 @@ export class Raft {
 
   // ---- sending ----
 
+  /** Queues a message for the next Ready. */
   send(m: Message): void {
     this.msgs.push(m);
   }
@@ -169,10 +170,12 @@ export class Raft {
     return committed;
   }
 
+  /** True once this leader has committed an entry of its own term. */
   committedEntryInCurrentTerm(): boolean {
     return this.raftLog.termOrZero(this.raftLog.committed) === this.term;
   }
 
+  /** Appends proposals to the leader's log, stamping term and index. */
   appendEntry(ents: Entry[]): void {
     let li = this.raftLog.lastIndex();
     for (let i = 0; i < ents.length; i++) {
@@ -243,6 +246,7 @@ export class Raft {
     this.logger.info(`${this.id} became pre-candidate at term ${this.term}`);
   }
 
+  /** Takes leadership after winning an election: resets progress and appends the no-op. */
   becomeLeader(): void {
     if (this.role === Role.Follower) throw new Error('invalid transition [follower -> leader]');
     this.reset(this.term);
@@ -339,6 +343,7 @@ export class Raft {
     }
   }
 
+  /** Records a vote and returns the election's outcome so far. */
   poll(id: NodeId, t: MessageType, granted: boolean): VoteResult {
     this.logger.info(`${this.id} received ${t} ${granted ? 'grant' : 'rejection'} from ${id} at term ${this.term}`);
     this.trk.recordVote(id, granted);
@@ -525,6 +530,7 @@ export class Raft {
 
   // ---- leader transfer ----
 
+  /** Gives up a leader transfer under way. */
   abortLeaderTransfer(): void {
     this.leadTransferee = NO_NODE;
   }

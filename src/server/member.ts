@@ -5,7 +5,6 @@ import { randomInt } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import {
-  ConfChangeType,
   EntryType,
   MessageType,
   MemoryStorage,
@@ -13,7 +12,6 @@ import {
   RawNode,
   Role,
   decodeConfChange,
-  type ConfChange,
   type Entry,
   type Message,
   type Ready,
@@ -23,25 +21,19 @@ import type { MvccStore } from '../kv/mvcc-store.js';
 import type { KvResponse, RangeResponse, TxnRequest, TxnResponse, WriteRequest } from '../kv/requests.js';
 import { PeerTransport } from '../transport/peer-transport.js';
 import type { SnapshotHeader } from '../snapshot/header.js';
-import { computeAddedMemberId, parseMemberUrl } from './cluster-identity.js';
 import type { Durability } from './durability.js';
 import { decodeEntry, encodeAttributesEntry, encodeKvEntry } from './entry-envelope.js';
 import type { MemberConfig } from './member-config.js';
 import type { MemberInfo, MemberService, MemberStatus, ReadRequest, ResponseHeaderInfo } from './member-service.js';
-import { Membership, decodeConfChangeContext, encodeConfChangeContext } from './membership.js';
+import type { Membership } from './membership.js';
 import { ReadIndexBatcher } from './read-index-batcher.js';
 import { RequestWaiters } from './request-waiters.js';
 import { MemberSnapshots, type LoadedState } from './member-snapshots.js';
+import { MembershipChanges } from './membership-changes.js';
 import {
-  ConfChangeInFlightError,
   LeaderChangedError,
-  LearnerNotReadyError,
-  MemberBadUrlsError,
-  MemberNotFoundError,
-  MemberNotLearnerError,
   NoLeaderError,
   NotSupportedForLearnerError,
-  PeerUrlExistsError,
   RequestCanceledError,
   RequestTimeoutError,
   ServerStoppedError,
@@ -59,7 +51,6 @@ export interface MemberBoot {
 }
 
 type WriteOutcome = { response: KvResponse };
-type MembershipOutcome = { members: MemberInfo[] };
 
 /** Most proposals waiting to apply before new ones are refused (etcd's maxGapBetweenApplyAndCommitIndex). */
 const MAX_PENDING_PROPOSALS = 5000;
@@ -71,7 +62,7 @@ export class Member implements MemberService {
   private readonly transport: PeerTransport;
   private readonly snapshots: MemberSnapshots;
   private readonly writes = new RequestWaiters<WriteOutcome>();
-  private readonly confWaiters = new RequestWaiters<MembershipOutcome>();
+  private readonly changes: MembershipChanges;
   private readonly reads: ReadIndexBatcher;
   private kv: MvccStore;
   private membership: Membership;
@@ -150,6 +141,22 @@ export class Member implements MemberService {
         onRefused: (id, reason) => this.onRefused(id, reason),
         probe: () => ({ clusterId: config.clusterId, members: this.membership.list() }),
         log: (l) => config.log(l),
+      },
+    });
+    this.changes = new MembershipChanges({
+      raft: this.raft,
+      transport: this.transport,
+      memberId: config.memberId,
+      clusterToken: config.clusterToken,
+      requestTimeoutMs: config.requestTimeoutMs,
+      membership: () => this.membership,
+      leader: () => this.leader,
+      nextRequestId: () => this.nextRequestId(),
+      wake: () => this.wake(),
+      log: (l) => config.log(l),
+      onSelfRemoved: () => {
+        config.log('this member was removed from the cluster; stopping');
+        void this.stop(new MemberRemovedError());
       },
     });
   }
@@ -260,7 +267,7 @@ export class Member implements MemberService {
   private applyEntries(entries: readonly Entry[]): void {
     for (const e of entries) {
       if (e.index <= this.applied) continue;
-      if (e.type === EntryType.ConfChange) this.applyConfChange(decodeConfChange(e.data));
+      if (e.type === EntryType.ConfChange) this.changes.apply(decodeConfChange(e.data));
       else this.applyNormal(e);
       this.applied = e.index;
       if (this.stopping) return;
@@ -291,39 +298,6 @@ export class Member implements MemberService {
         return;
       case 'unknown':
         this.config.log(`skipped entry ${e.index} with unknown tag ${payload.tag}`);
-    }
-  }
-
-  private applyConfChange(cc: ConfChange): void {
-    const ctx = decodeConfChangeContext(cc.context);
-    const id = cc.nodeId;
-    const known = this.membership.has(id);
-    const valid =
-      cc.type === ConfChangeType.RemoveNode ? known : cc.type === ConfChangeType.AddLearnerNode ? !known && !this.membership.isRemoved(id) : !this.membership.isRemoved(id);
-    if (!valid) {
-      this.confWaiters.fail(ctx.requestId, cc.type === ConfChangeType.RemoveNode ? new MemberNotFoundError() : new MemberBadUrlsError());
-      return;
-    }
-    this.raft.applyConfChange(cc);
-    if (cc.type === ConfChangeType.RemoveNode) {
-      this.membership.remove(id);
-      this.transport.removePeer(id);
-      this.config.log(`member ${id} was removed from the cluster`);
-    } else {
-      const promoting = known && cc.type === ConfChangeType.AddNode;
-      this.membership.add(id, cc.type === ConfChangeType.AddLearnerNode, ctx.member);
-      const m = this.membership.get(id)!;
-      this.transport.setPeer(id, m.peerURLs);
-      this.config.log(
-        promoting
-          ? `member ${id} (${m.name || 'unstarted'}) was promoted to a voting member`
-          : `member ${id} was added as a ${cc.type === ConfChangeType.AddLearnerNode ? 'learner' : 'voter'} with peer URLs ${m.peerURLs.join(',')}`,
-      );
-    }
-    this.confWaiters.trigger(ctx.requestId, { members: this.membership.list() });
-    if (cc.type === ConfChangeType.RemoveNode && id === this.config.memberId) {
-      this.config.log('this member was removed from the cluster; stopping');
-      void this.stop(new MemberRemovedError());
     }
   }
 
@@ -518,57 +492,18 @@ export class Member implements MemberService {
 
   async addMember(peerURLs: string[], isLearner: boolean): Promise<{ member: MemberInfo; members: MemberInfo[]; header: ResponseHeaderInfo }> {
     this.checkAvailable(true);
-    let urls: string[];
-    try {
-      urls = peerURLs.map((u) => parseMemberUrl(u, 'peerURLs'));
-    } catch {
-      throw new MemberBadUrlsError();
-    }
-    if (urls.length === 0) throw new MemberBadUrlsError();
-    if (this.membership.ownerOfPeerUrl(urls)) throw new PeerUrlExistsError();
-    const id = computeAddedMemberId(urls, this.config.clusterToken, Date.now());
-    const member: MemberInfo = { id, name: '', peerURLs: urls, clientURLs: [], isLearner };
-    const { members } = await this.proposeConfChange(isLearner ? ConfChangeType.AddLearnerNode : ConfChangeType.AddNode, id, {
-      name: '',
-      peerURLs: urls,
-      clientURLs: [],
-    });
+    const { member, members } = await this.changes.add(peerURLs, isLearner);
     return { member, members, header: this.header() };
   }
 
   async removeMember(id: string): Promise<{ members: MemberInfo[]; header: ResponseHeaderInfo }> {
     this.checkAvailable(true);
-    if (!this.membership.has(id)) throw new MemberNotFoundError();
-    const { members } = await this.proposeConfChange(ConfChangeType.RemoveNode, id, undefined);
-    return { members, header: this.header() };
+    return { members: await this.changes.remove(id), header: this.header() };
   }
 
   async promoteMember(id: string): Promise<{ members: MemberInfo[]; header: ResponseHeaderInfo }> {
     this.checkAvailable(true);
-    const m = this.membership.get(id);
-    if (!m) throw new MemberNotFoundError();
-    if (!m.isLearner) throw new MemberNotLearnerError();
-    // etcd's rule: a learner is ready when it has 90% of the leader's log. Only the leader knows.
-    if (this.leader === this.config.memberId) {
-      const st = this.raft.status();
-      const pr = st.progress?.get(id);
-      if (!pr || pr.match < st.commit * 0.9) throw new LearnerNotReadyError();
-    }
-    const { members } = await this.proposeConfChange(ConfChangeType.AddNode, id, undefined);
-    return { members, header: this.header() };
-  }
-
-  private async proposeConfChange(type: ConfChangeType, nodeId: string, member: { name: string; peerURLs: string[]; clientURLs: string[] } | undefined): Promise<MembershipOutcome> {
-    const requestId = this.nextRequestId();
-    const done = this.confWaiters.wait(requestId, this.config.requestTimeoutMs, () => new RequestTimeoutError());
-    try {
-      this.raft.proposeConfChange({ type, nodeId, context: encodeConfChangeContext({ requestId, ...(member ? { member } : {}) }) });
-    } catch (err) {
-      const dropped = err instanceof ProposalDroppedError;
-      this.confWaiters.fail(requestId, dropped ? (this.leader === '' ? new NoLeaderError() : new ConfChangeInFlightError()) : err);
-    }
-    this.wake();
-    return await done;
+    return { members: await this.changes.promote(id), header: this.header() };
   }
 
   async status(): Promise<{ status: MemberStatus; header: ResponseHeaderInfo }> {
@@ -622,7 +557,7 @@ export class Member implements MemberService {
     if (this.ticker) clearInterval(this.ticker);
     if (process.env.LIFEBOAT_DEBUG_STATS) this.config.log(`loop stats: ${JSON.stringify({ ...this.stats, saveMs: Math.round(this.stats.saveMs) })}`);
     this.writes.failAll(() => new ServerStoppedError());
-    this.confWaiters.failAll(() => new ServerStoppedError());
+    this.changes.failAll(() => new ServerStoppedError());
     this.reads.failAll(() => new ServerStoppedError());
     await this.transport.close();
     // Wait for a Ready being handled (it may be writing) before closing storage under it.

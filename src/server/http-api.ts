@@ -25,6 +25,7 @@ import {
 import { decimalIdToHex, encodeHeader, errorResponse, hexIdToDecimal } from './http-errors.js';
 import { streamSnapshot } from './http-snapshot.js';
 import type { KvResponse } from '../kv/requests.js';
+import { VERSION } from '../version.js';
 
 /** etcd's default --max-request-bytes: 1.5 MiB of request payload. */
 export const DEFAULT_MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
@@ -172,6 +173,28 @@ const ROUTES: Record<string, Handler> = {
   },
 };
 
+// etcd's /version: the API level Lifeboat speaks, and what it really is.
+const VERSION_BODY = JSON.stringify({ etcdserver: '3.4.0', etcdcluster: '3.4.0', lifeboat: VERSION });
+
+/** etcd's /health: a leader is known and a linearizable read of the key "health" completes (proves a quorum). */
+async function health(member: MemberService): Promise<boolean> {
+  try {
+    const { status } = await member.status();
+    if (!status.leader || /^0+$/.test(status.leader) || status.errors.length > 0) return false;
+    const signal = AbortSignal.timeout(HEALTH_TIMEOUT_MS);
+    // The race keeps /health bounded even if the read ignored its signal.
+    await Promise.race([
+      member.read({ kind: 'range', key: Buffer.from('health') }, { serializable: false }, signal),
+      new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true })),
+    ]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const HEALTH_TIMEOUT_MS = 3000;
+
 /** The snapshot path streams bytes instead of answering JSON. */
 const SNAPSHOT_PATH = '/v3/maintenance/snapshot';
 
@@ -249,6 +272,13 @@ export async function startHttpApi(member: MemberService, listenUrl: string, opt
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
 
   const server = createServer({ keepAlive: true }, (req, res) => {
+    if (req.url === '/health' || req.url === '/version') {
+      req.resume();
+      if (req.method !== 'GET') sendText(res, 405, 'Method Not Allowed\n');
+      else if (req.url === '/version') sendJson(res, 200, VERSION_BODY);
+      else void health(member).then((ok) => sendJson(res, ok ? 200 : 503, ok ? '{"health":"true"}' : '{"health":"false"}'));
+      return;
+    }
     const handler = ROUTES[req.url ?? ''];
     const isSnapshot = req.url === SNAPSHOT_PATH;
     if (!handler && !isSnapshot) {

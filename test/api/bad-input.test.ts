@@ -232,3 +232,25 @@ test('keep-alive connections are reused across requests', async () => {
     assert.deepStrictEqual(reused, [false, true, true]);
   });
 });
+
+test('GET /health answers as etcd: true with a leader and a working read, false (503) without a leader', async () => {
+  await withApi(async (api, member) => {
+    let res = await fetch(api.url + '/health');
+    assert.equal(res.status, 200);
+    assert.deepStrictEqual(await res.json(), { health: 'true' });
+    const status = member.status.bind(member);
+    member.status = async () => {
+      const s = await status();
+      return { ...s, status: { ...s.status, leader: '' } };
+    };
+    res = await fetch(api.url + '/health');
+    assert.equal(res.status, 503);
+    assert.deepStrictEqual(await res.json(), { health: 'false' });
+    res = await fetch(api.url + '/version');
+    const version = await res.json() as Record<string, string>;
+    assert.equal(version.etcdserver, '3.4.0');
+    assert.ok(version.lifeboat);
+    res = await fetch(api.url + '/health', { method: 'POST' });
+    assert.equal(res.status, 405);
+  });
+});

@@ -31,6 +31,8 @@ function normalize(value: unknown, caseName: string, extra: ReadonlySet<string>)
       else if (k === 'raft_term') out[k] = '<term>';
       else if (caseName === 'status' && STATUS_FIGURES.has(k)) out[k] = '<figure>';
       else if (k === 'hash') out[k] = typeof v === 'number' ? '<uint32>' : v;
+      // Both sort members by ID, and IDs differ, so the order is compared as a set.
+      else if (k === 'members' && Array.isArray(v)) out[k] = v.map((m) => normalize(m, caseName, extra)).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
       else out[k] = normalize(v, caseName, extra);
     }
     return out;

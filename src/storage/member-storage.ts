@@ -325,9 +325,19 @@ function inspect(fs: FileSystem, dataDir: string): Plan {
   });
 }
 
+/**
+ * Where a validator says the damage is: its error's numeric `offset` property, else the first
+ * "byte N" / "bytes N" / "offset N" in its message (the snapshot format's errors say so), else 0.
+ */
+function damageOffset(err: unknown, detail: string): number {
+  if (typeof err === 'object' && err !== null && typeof (err as { offset?: unknown }).offset === 'number') return (err as { offset: number }).offset;
+  const m = /\b(?:bytes?|offset) (\d+)/.exec(detail);
+  return m ? Number(m[1]) : 0;
+}
+
 function asCorruption(path: string, err: unknown): CorruptionError {
-  const offset = typeof err === 'object' && err !== null && typeof (err as { offset?: unknown }).offset === 'number' ? (err as { offset: number }).offset : 0;
   const detail = err instanceof Error ? err.message : String(err);
+  const offset = damageOffset(err, detail);
   return new CorruptionError(path, offset, `the snapshot file failed validation: ${detail}`, { cause: err });
 }
 

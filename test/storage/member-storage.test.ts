@@ -320,6 +320,17 @@ test('a corrupted snapshot file stops open with the validator\'s offset', async 
   assert.throws(() => MemberStorage.openSync(fs, DIR, opts), CorruptionError);
 });
 
+test('a validator that only says where the damage is in its message still gets that offset reported', async () => {
+  const { fs, opts } = setup();
+  const s = MemberStorage.openSync(fs, DIR, opts);
+  s.saveSnapshotSync(meta(3, 1), snapshotBytes('x'));
+  s.close();
+  const failing = (): void => {
+    throw new Error('snapshot corrupt: chunk 2 fails its CRC at byte 4096');
+  };
+  await assert.rejects(MemberStorage.open(fs, DIR, { ...opts, validateSnapshot: failing }), (err: unknown) => err instanceof CorruptionError && err.offset === 4096);
+});
+
 test('a snapshot file that the WAL names but that is gone stops open', () => {
   const { fs, opts } = setup();
   const s = MemberStorage.openSync(fs, DIR, opts);

@@ -8,7 +8,7 @@
 // snapshot, and compression overlaps the download instead of following it.
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
@@ -59,9 +59,13 @@ class TarBodyTail extends Transform {
   }
 }
 
+/** Spool folders older than this were left by a killed run (no save runs this long) and are removed. */
+const STALE_SPOOL_MS = 24 * 3_600_000;
+
 /** Streams `source` through `inspect`, a counter and zstd into a spool file. On failure nothing is left behind. */
 export async function spoolCompressed(source: Readable, options: SpoolOptions): Promise<SpooledBody> {
   const base = options.spoolDir ?? tmpdir();
+  await removeStaleSpools(base);
   const dir = await mkdtemp(join(base, 'lifeboat-spool-')).catch((err: unknown) => {
     throw spoolError(err, base);
   });
@@ -89,6 +93,18 @@ export async function spoolCompressed(source: Readable, options: SpoolOptions): 
     throw err;
   }
   return { path, bodyBytes: tail.bytes, bodySha256: tail.hash.digest('hex'), spoolBytes, dispose };
+}
+
+/** Best effort: a SIGKILLed save cannot clean up after itself, so the next one does. */
+async function removeStaleSpools(base: string): Promise<void> {
+  const names = await readdir(base).catch(() => [] as string[]);
+  const cutoff = Date.now() - STALE_SPOOL_MS;
+  for (const name of names) {
+    if (!name.startsWith('lifeboat-spool-')) continue;
+    const path = join(base, name);
+    const info = await stat(path).catch(() => undefined);
+    if (info?.isDirectory() && info.mtimeMs < cutoff) await rm(path, { recursive: true, force: true }).catch(() => undefined);
+  }
 }
 
 function spoolError(err: unknown, dir: string): unknown {

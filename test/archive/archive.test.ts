@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { extract } from 'tar-stream';
@@ -124,4 +124,22 @@ test('the head frame decompresses to the two headers and the manifest, block ali
   const frame = headFrame(mj, 'x.snap', 12345, new Date(0), 3);
   const plain = execFileSync('zstd', ['-dc'], { input: frame });
   assert.equal(plain.length, 512 + 512 + 512);
+});
+
+test('a spool folder left by a killed save is removed by the next save once it is a day old', async () => {
+  const t = await tempDir('spool');
+  try {
+    await mkdir(join(t.dir, 'lifeboat-spool-old'));
+    await writeFile(join(t.dir, 'lifeboat-spool-old', 'body.zst'), 'x');
+    await mkdir(join(t.dir, 'lifeboat-spool-recent'));
+    await mkdir(join(t.dir, 'unrelated-old'));
+    const twoDaysAgo = new Date(Date.now() - 48 * 3_600_000);
+    await utimes(join(t.dir, 'lifeboat-spool-old'), twoDaysAgo, twoDaysAgo);
+    await utimes(join(t.dir, 'unrelated-old'), twoDaysAgo, twoDaysAgo);
+    const body = await spoolCompressed(Readable.from([Buffer.from('x')]), { compressionLevel: 3, spoolDir: t.dir });
+    await body.dispose();
+    assert.deepEqual((await readdir(t.dir)).sort(), ['lifeboat-spool-recent', 'unrelated-old']);
+  } finally {
+    await t.cleanup();
+  }
 });

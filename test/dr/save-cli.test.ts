@@ -155,3 +155,26 @@ test('a member that stops sending makes save exit 3 once --timeout passes', asyn
     await t.cleanup();
   }
 });
+
+test('a save process killed with SIGKILL mid-stream leaves the repository as it was', async () => {
+  let mode: FakeMode = { kind: 'serve', body: () => snapshotStream(200) };
+  const member = await startFakeMember(() => mode);
+  const t = await tempDir('save-cli');
+  try {
+    const repo = join(t.dir, 'repo');
+    assert.equal((await runCli(['snapshot', 'save', '--endpoints', member.url, '--repo', repo])).code, 0);
+    const before = await listFiles(repo);
+    mode = { kind: 'stall', body: () => snapshotStream(5000), afterBytes: 200_000 };
+    const sentBefore = member.bytesSent();
+    const child = spawnCli(['snapshot', 'save', '--endpoints', member.url, '--repo', repo, '--spool-dir', t.dir]);
+    await waitFor('the member to have sent bytes to the second save', () => member.bytesSent() >= sentBefore + 200_000);
+    child.proc.kill('SIGKILL');
+    assert.equal((await child.done).code, null);
+    assert.deepEqual(await listFiles(repo), before);
+    const verified = await runCli(['snapshot', 'verify', '--all', '--repo', repo]);
+    assert.equal(verified.code, 0, verified.stderr);
+  } finally {
+    await member.close();
+    await t.cleanup();
+  }
+});

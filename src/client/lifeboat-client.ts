@@ -189,8 +189,10 @@ export class LifeboatClient {
   /** One endpoint's status (no failover: the caller asked about that endpoint). */
   async status(endpoint: string): Promise<StatusResult> {
     const [e] = parseEndpoints(endpoint);
-    const r = await this.call<Json>(`status of ${e}`, '/v3/maintenance/status', {}, 'read', e);
-    return decodeStatus(e!, r);
+    // One attempt: a status is asked to learn about that endpoint now, dead or alive.
+    const { value } = await this.attempt(`status of ${e}`, 'read', e, (target, timeoutMs) =>
+      postJson<Json>(target, '/v3/maintenance/status', {}, { agent: this.agent, timeoutMs, signal: this.signal }), 1);
+    return decodeStatus(e!, value);
   }
 
   /** The KV hash at a revision (0 = current), from one endpoint or the first that answers. */
@@ -309,6 +311,7 @@ export class LifeboatClient {
     mode: Mode,
     only: string | undefined,
     send: (endpoint: string, timeoutMs: number) => Promise<T>,
+    maxRounds = Infinity,
   ): Promise<{ value: T; endpoint: string }> {
     const deadline = Date.now() + this.deadlineMs;
     const targets = only ? [only] : this.endpoints;
@@ -346,7 +349,7 @@ export class LifeboatClient {
         }
       }
       const left = deadline - Date.now();
-      if (left <= 0) throw unavailable(what, targets, failures, false);
+      if (left <= 0 || round + 1 >= maxRounds) throw unavailable(what, targets, failures, false);
       await this.sleep(Math.min(100 * 2 ** round, 1000, left));
     }
   }

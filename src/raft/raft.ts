@@ -89,15 +89,21 @@ export class Raft {
     this.trk = new ProgressTracker(maxInflight);
     this.trk.reset(confState, this.raftLog.lastIndex() + 1);
     if (hardState.term !== 0 || hardState.vote !== NO_NODE || hardState.commit !== 0) this.loadState(hardState);
-    if (c.applied !== undefined && c.applied > 0) this.raftLog.appliedTo(c.applied);
+    if (c.applied !== undefined && c.applied > 0) {
+      // A commit-only hard state is written without fsync, so after a crash the application
+      // may have applied (durably) past the commit index on disk. What it applied was committed.
+      if (c.applied > this.raftLog.committed && c.applied <= this.raftLog.lastIndex()) this.raftLog.committed = c.applied;
+      this.raftLog.appliedTo(c.applied);
+    }
     this.becomeFollower(this.term, NO_NODE);
   }
 
   private loadState(hs: HardState): void {
-    if (hs.commit < this.raftLog.committed || hs.commit > this.raftLog.lastIndex()) {
-      throw new Error(`hard state commit ${hs.commit} is out of range [${this.raftLog.committed}, ${this.raftLog.lastIndex()}]`);
+    if (hs.commit > this.raftLog.lastIndex()) {
+      throw new Error(`hard state commit ${hs.commit} is past the last log index ${this.raftLog.lastIndex()}`);
     }
-    this.raftLog.committed = hs.commit;
+    // A commit below the snapshot index is stale (the snapshot covers committed entries only).
+    this.raftLog.committed = Math.max(hs.commit, this.raftLog.committed);
     this.term = hs.term;
     this.vote = hs.vote;
   }

@@ -70,3 +70,18 @@ test('a member restarted from a compacted log serves the snapshot to a new follo
   net.tickAll(1);
   for (const m of net.members.values()) assert.equal(appliedTexts(m).length, 6, m.id);
 });
+
+test('a restart whose applied index is past the unsynced commit index on disk trusts what was applied', () => {
+  const net = new Network(['a']);
+  net.elect('a');
+  for (const t of ['x', 'y']) net.propose('a', t);
+  const a = net.get('a');
+  assert.equal(a.appliedIndex, 3);
+  // The last commit-only hard state was lost in the crash; the log and applied state were not.
+  a.storage.setHardState({ term: 1, vote: 'a', commit: 1 });
+  a.restart();
+  assert.equal(a.node.status().commit, 3);
+  assert.equal(a.node.status().applied, 3);
+  // Nothing is handed out to apply a second time.
+  assert.equal(a.node.hasReady(), false);
+});

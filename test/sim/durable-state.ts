@@ -16,8 +16,22 @@ export interface PersistObserver {
   snapshotPersisted(snap: Snapshot, disk: SimDisk): void;
 }
 
+/**
+ * What a member's Ready loop needs from its durable storage. Two implementations: DurableState
+ * (the simulated disk alone) and WalDurableState (the real WAL and snapshot files of src/storage
+ * on the fault-injecting in-memory file system, with the simulated disk kept as the expectation).
+ */
+export interface MemberPersistence {
+  /** The log the raft core reads. */
+  readonly storage: MemoryStorage;
+  persistReady(rd: Ready): void;
+  persistTorn(rd: Ready, rng: Prng): void;
+  syncBeforeConfChange(): void;
+  saveSnapshot(index: number, confState: ConfState, data: string, keep: number): void;
+}
+
 /** The durable half of a member: its disk and the MemoryStorage the raft core reads. */
-export class DurableState {
+export class DurableState implements MemberPersistence {
   private constructor(
     readonly disk: SimDisk,
     readonly storage: MemoryStorage,

@@ -15,6 +15,7 @@ const { values } = parseArgs({
     members: { type: 'string' },
     verbose: { type: 'boolean', default: false },
     swarm: { type: 'boolean', default: false },
+    'real-storage': { type: 'boolean', default: false },
     'prior-term-counting': { type: 'boolean', default: false },
     'stale-reads': { type: 'boolean', default: false },
   },
@@ -43,6 +44,7 @@ const base: Omit<SimOptions, 'seed'> = {
   verbose: values.verbose,
   priorTermCounting: values['prior-term-counting'],
   staleReads: values['stale-reads'],
+  realStorage: values['real-storage'],
 };
 
 /**
@@ -52,7 +54,7 @@ const base: Omit<SimOptions, 'seed'> = {
 function codeHash(): string {
   const h = new TraceHash();
   const root = new URL('../..', import.meta.url).pathname;
-  for (const dir of ['src/raft', 'test/sim']) {
+  for (const dir of ['src/raft', 'src/storage', 'test/sim']) {
     for (const name of readdirSync(join(root, dir)).sort()) {
       if (!name.endsWith('.ts')) continue;
       h.addString(name);

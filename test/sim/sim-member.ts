@@ -20,7 +20,7 @@ import {
   type Ready,
 } from '../../src/raft/types.js';
 import type { Prng } from './prng.js';
-import { DurableState } from './durable-state.js';
+import type { MemberPersistence, PersistObserver } from './durable-state.js';
 import { SimDisk } from './sim-disk.js';
 import { RegisterMachine, decodePut, encodePut } from './register-machine.js';
 import { SafetyViolation, type SafetyMonitor } from './safety-monitor.js';
@@ -50,6 +50,10 @@ export interface MemberEnv {
   send(msg: Message): void;
   reply(from: NodeId, client: string, reply: ClientReply): void;
   crashPoint(member: NodeId): CrashPoint;
+  /** Opens (or reopens after a crash) a member's durable storage. */
+  openPersistence(member: NodeId, disk: SimDisk, observer: PersistObserver): MemberPersistence;
+  /** The process died: the storage keeps only what it synced. */
+  persistenceCrashed(member: NodeId): void;
   /** Draws how much of a torn Ready reaches the disk. */
   readonly tearRng: Prng;
   /** A conf change was applied at `index`; `replayed` when the index was already committed on disk at start. */
@@ -81,7 +85,7 @@ export class SimMember {
   /** Messages that arrived while paused, handed over on resume (a stalled process's socket buffer). */
   readonly inbox: Message[] = [];
   private node: RawNode | null = null;
-  private durable: DurableState | null = null;
+  private durable: MemberPersistence | null = null;
   private machine = new RegisterMachine();
   private pendingPuts = new Map<string, { client: string; op: number }>();
   private pendingReads = new Map<string, PendingRead>();
@@ -120,7 +124,7 @@ export class SimMember {
   start(rng: Prng): void {
     this.incarnation++;
     const disk = this.disk;
-    this.durable = DurableState.open(disk, this.env.monitor.observerFor(this.id, () => this.term));
+    this.durable = this.env.openPersistence(this.id, disk, this.env.monitor.observerFor(this.id, () => this.term));
     const snap = disk.snapshot;
     this.machine = new RegisterMachine();
     this.machine.restore(snap.data as string);
@@ -154,6 +158,7 @@ export class SimMember {
   /** Kills the process: everything not on the disk is gone. */
   crash(final: MemberStatus = 'down'): void {
     this.disk.loseUnsynced();
+    if (this.status === 'up') this.env.persistenceCrashed(this.id);
     this.node = null;
     this.durable = null;
     this.status = final;

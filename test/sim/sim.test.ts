@@ -6,6 +6,7 @@ import { runSeed, type SimOptions } from './simulation.js';
 /** Seeds every CI run replays: sized to finish in well under two minutes on two cores. */
 const CORPUS_ALL_FAULTS = { first: 1, count: 160 };
 const CORPUS_SWARM = { first: 100_001, count: 60 };
+const CORPUS_REAL_STORAGE = { first: 200_001, count: 40 };
 
 function runAll(seeds: SimOptions[]): string[] {
   const failures: string[] = [];
@@ -23,6 +24,11 @@ test('a fixed corpus of seeds with every fault class on passes every safety, liv
 
 test('a fixed corpus of swarm seeds, each with its own subset of faults, passes every check', () => {
   const seeds = Array.from({ length: CORPUS_SWARM.count }, (_, i) => ({ seed: CORPUS_SWARM.first + i, allFaults: false }));
+  assert.deepEqual(runAll(seeds), []);
+});
+
+test('a fixed corpus of seeds on the real WAL and snapshot files (src/storage) passes every check, recovery included', () => {
+  const seeds = Array.from({ length: CORPUS_REAL_STORAGE.count }, (_, i) => ({ seed: CORPUS_REAL_STORAGE.first + i, allFaults: true, realStorage: true }));
   assert.deepEqual(runAll(seeds), []);
 });
 

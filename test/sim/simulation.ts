@@ -9,6 +9,8 @@ import { TraceHash } from './trace-hash.js';
 import { SimNetwork } from './network.js';
 import { drawFaultPlan, type FaultClass, type FaultPlan } from './fault-plan.js';
 import { SimDisk } from './sim-disk.js';
+import { DurableState } from './durable-state.js';
+import { WalDisk, WalDurableState } from './wal-durable-state.js';
 import { SimMember, inConf, type ClientReply, type CrashPoint, type MemberEnv } from './sim-member.js';
 import { SafetyMonitor, SafetyViolation } from './safety-monitor.js';
 import { HistoryRecorder } from './history.js';
@@ -36,6 +38,8 @@ export interface SimOptions {
   readonly skipCommitRuleCheck?: boolean;
   /** Overrides of the drawn fault plan (the self-test uses a hostile mix). */
   readonly plan?: Partial<FaultPlan>;
+  /** Members keep their state in src/storage's real WAL and snapshot files on its faulty in-memory file system. */
+  readonly realStorage?: boolean;
   /** Overrides of the drawn message size limit (1 sends one entry per App). */
   readonly maxSizePerMsg?: number;
 }
@@ -98,6 +102,7 @@ class Simulation {
   private readonly restartAt = new Map<NodeId, number>();
   private readonly resumeAt = new Map<NodeId, number>();
   private readonly deferred: (() => void)[] = [];
+  private readonly walDisks = new Map<NodeId, WalDisk>();
   private timed: { at: number; run: () => void }[] = [];
   private readonly trace: string[] = [];
   /** Members that applied their own removal, waiting for the new configuration to apply it. */
@@ -170,6 +175,16 @@ class Simulation {
       },
       crashPoint: (id) => this.drawCrashPoint(id),
       tearRng: this.rng,
+      openPersistence: (id, disk, observer) => {
+        if (!opts.realStorage) return DurableState.open(disk, observer);
+        let wal = this.walDisks.get(id);
+        if (!wal) this.walDisks.set(id, (wal = new WalDisk(this.rng.fork())));
+        return WalDurableState.open(id, disk, wal, observer);
+      },
+      persistenceCrashed: (id) => {
+        const wal = this.walDisks.get(id);
+        if (wal) WalDurableState.crash(wal, this.rng);
+      },
       confApplied: (id, cc, cs, index, replayed) => this.confApplied(id, cc, cs, index, replayed),
       trace: (line) => this.log(line),
       inject: {

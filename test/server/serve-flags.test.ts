@@ -100,3 +100,35 @@ test('SIGTERM stops a serving member cleanly with exit code 0', async () => {
     assert.equal(await exited, 0, stderr);
   });
 });
+
+test('a corrupt WAL stops the member at start with an error naming the file and offset', async () => {
+  await withDir(async (dir) => {
+    const [peer, client] = await freePorts(2);
+    const data = join(dir, 'd');
+    const args = ['--name', 'n1', '--data-dir', data, '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--listen-client-urls', `http://127.0.0.1:${client}`];
+    // Write a few entries, so the WAL holds records past the byte that gets flipped.
+    const proc = spawn(process.execPath, [BIN, 'serve', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => proc.once('exit', (c) => r(c)));
+    await waitFor('the ready line', () => stderr.includes('ready: serving clients on'));
+    for (let i = 0; i < 20; i++) {
+      const r = await fetch(`http://127.0.0.1:${client}/v3/kv/put`, { method: 'POST', body: JSON.stringify({ key: Buffer.from(`k${i}`).toString('base64'), value: Buffer.from('v').toString('base64') }) });
+      assert.equal(r.status, 200);
+    }
+    proc.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    const { readdirSync, openSync, readSync, writeSync, closeSync } = await import('node:fs');
+    const wal = join(data, 'wal', readdirSync(join(data, 'wal')).filter((n) => n.endsWith('.wal')).sort()[0]!);
+    const fd = openSync(wal, 'r+');
+    const b = Buffer.alloc(1);
+    readSync(fd, b, 0, 1, 100);
+    b[0] = b[0]! ^ 0xff;
+    writeSync(fd, b, 0, 1, 100);
+    closeSync(fd);
+    const broken = await serve(args);
+    assert.notEqual(broken.code, 0);
+    assert.match(broken.stderr, new RegExp(wal.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+    assert.match(broken.stderr, /hint:/);
+  });
+});

@@ -97,9 +97,10 @@ export class RawNode {
   hasReady(): boolean {
     const r = this.raft;
     if (r.proposalsToSend) return true;
-    const soft = r.softState();
-    if (soft.leader !== this.prevSoftState.leader || soft.role !== this.prevSoftState.role) return true;
-    if (!sameHardState(r.hardState(), this.prevHardState)) return true;
+    // Compared field by field: hasReady runs on every turn of the application's loop.
+    if (r.lead !== this.prevSoftState.leader || r.role !== this.prevSoftState.role) return true;
+    const hs = this.prevHardState;
+    if (r.term !== hs.term || r.vote !== hs.vote || r.raftLog.committed !== hs.commit) return true;
     if (r.raftLog.hasPendingSnapshot()) return true;
     if (r.msgs.length > 0 || r.raftLog.unstable.entries.length > 0 || r.readStates.length > 0) return true;
     return r.raftLog.hasNextCommittedEnts();

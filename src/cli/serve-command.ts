@@ -154,6 +154,7 @@ async function serve(signal: AbortSignal, opts: ServeOptions): Promise<void> {
     }
     if (reason) throw reason;
     log('stopping');
+    await member.handOffLeadership();
   } finally {
     await Promise.all(apis.map((a) => a.close()));
     await member.stop();

@@ -550,6 +550,30 @@ export class Member implements MemberService {
     void this.stop(err);
   }
 
+  /**
+   * On a clean shutdown of the leader, hands leadership to the most caught-up voter first (as etcd
+   * does), so clients see a quick handover rather than an election timeout. Best effort, bounded.
+   */
+  async handOffLeadership(timeoutMs = 2 * this.config.electionMs): Promise<void> {
+    if (this.stopping || this.leader !== this.config.memberId) return;
+    const st = this.raft.status();
+    let best: string | undefined;
+    let bestMatch = -1;
+    for (const [id, pr] of st.progress ?? []) {
+      if (id === this.config.memberId || !st.confState.voters.includes(id)) continue;
+      if (pr.match > bestMatch) {
+        best = id;
+        bestMatch = pr.match;
+      }
+    }
+    if (!best) return;
+    this.config.log(`handing leadership to ${best} before stopping`);
+    this.raft.transferLeader(best);
+    this.wake();
+    const deadline = Date.now() + timeoutMs;
+    while (!this.stopping && this.leader === this.config.memberId && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  }
+
   /** Stops the member: fails pending requests, closes the peer network and storage. */
   async stop(reason?: Error): Promise<void> {
     if (this.stopping) return;

@@ -44,3 +44,19 @@ test('the leader killed with SIGKILL is replaced, writes continue, and the old l
     await c.destroy();
   }
 });
+
+test('a leader stopped with SIGTERM hands leadership to another member before it exits', async () => {
+  const c = await TestCluster.start({ members: 3 });
+  try {
+    await c.run(async () => {
+      const leader = await c.waitForLeader();
+      await leader.stop();
+      assert.match(leader.logs, /handing leadership to [0-9a-f]{16} before stopping/);
+      const others = c.members.filter((m) => m !== leader);
+      const next = await c.waitForLeader(others);
+      assert.equal((await next.put('after-handoff', 'ok')).status, 200);
+    });
+  } finally {
+    await c.destroy();
+  }
+});

@@ -16,7 +16,10 @@ export type CrashMode =
   | 'drop'
   /** The most recent unsynced write survives up to a random sector boundary inside it; nothing else unsynced does. */
   | 'tear-last'
-  /** Every unsynced sector of every write independently survives or not (disks reorder writes). */
+  /**
+   * Every unsynced sector of every write independently survives or not (disks reorder
+   * writes), and so does every unsynced change of a directory entry (each name on its own).
+   */
   | 'sectors';
 
 export type FaultOp = 'write' | 'fsync';
@@ -204,7 +207,7 @@ export class FaultyFileSystem implements FileSystem {
       node.pending = [];
       node.current = node.durable.clone();
     }
-    this.resetDirs(this.root);
+    this.resetDirs(this.root, mode === 'sectors');
     this.handles.clear();
     this.files.clear();
     this.collectFiles(this.root);
@@ -424,9 +427,18 @@ export class FaultyFileSystem implements FileSystem {
     throw fsError(fault.code, syscall, path);
   }
 
-  private resetDirs(dir: DirNode): void {
+  private resetDirs(dir: DirNode, someUnsynced: boolean): void {
+    if (someUnsynced) {
+      const names = [...new Set([...dir.durable.keys(), ...dir.entries.keys()])].sort();
+      for (const name of names) {
+        const now = dir.entries.get(name);
+        if (now === dir.durable.get(name) || this.random() >= 0.5) continue;
+        if (now) dir.durable.set(name, now);
+        else dir.durable.delete(name);
+      }
+    }
     dir.entries = new Map(dir.durable);
-    for (const child of dir.entries.values()) if (child.kind === 'dir') this.resetDirs(child);
+    for (const child of dir.entries.values()) if (child.kind === 'dir') this.resetDirs(child, someUnsynced);
   }
 
   private collectFiles(dir: DirNode): void {

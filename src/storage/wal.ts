@@ -122,11 +122,15 @@ export class Wal {
     let removed = 0;
     while (this.segments.length > 1 && this.segments[1]!.firstIndex <= index) {
       const seg = this.segments[0]!;
-      io('release of a WAL segment', () => this.fs.unlink(seg.path));
+      // Oldest first, each deletion durable before the next: unsynced deletions may reach the
+      // disk in any order, and a later segment gone before an earlier one reads as a gap.
+      io('release of a WAL segment', () => {
+        this.fs.unlink(seg.path);
+        this.fs.fsyncDir(this.dir);
+      });
       this.segments.shift();
       removed++;
     }
-    if (removed > 0) io('fsync of the WAL directory', () => this.fs.fsyncDir(this.dir));
     return removed;
   }
 

@@ -364,6 +364,23 @@ test('a snapshot crash before the WAL marker leaves the previous snapshot curren
   assert.deepEqual(plain(r.entries), plain(entries(5, 10, 1)));
 });
 
+test('a power cut while old segments are being released never leaves a gap between segments', () => {
+  for (let seed = 1; seed <= 40; seed++) {
+    const fs = new FaultyFileSystem({ random: prng(seed) });
+    const opts: MemberStorageOptions = { segmentSize: 1024, validateSnapshot: validateTestSnapshot, log: () => undefined };
+    const s = MemberStorage.openSync(fs, DIR, opts);
+    for (let i = 1; i <= 60; i += 3) s.save(hs(1, i + 2), entries(i, i + 2, 1, 100));
+    assert.ok(s.walSegments().length >= 6, `seed ${seed}: ${s.walSegments().length} segments`);
+    // The marker's fdatasync goes through, then the power fails at the directory fsync that
+    // should make the deletions durable; each unsynced deletion survives or not on its own.
+    fs.crashAtNext('fsync', 'sectors', undefined, `${DIR}/wal`, 1);
+    assert.throws(() => s.saveSnapshotSync(meta(50, 1), snapshotBytes('fifty')), StorageFailedError);
+    const r = MemberStorage.openSync(fs, DIR, opts).recovered;
+    assert.equal(r.snapshot?.metadata.index, 50, `seed ${seed}`);
+    assert.deepEqual(plain(r.entries), plain(entries(51, 60, 1, 100)), `seed ${seed}`);
+  }
+});
+
 test('ENOSPC on an append fails the storage, and every later call throws the same error', () => {
   const { fs, opts } = setup();
   const s = MemberStorage.openSync(fs, DIR, opts);

@@ -1,5 +1,85 @@
-// Placeholder until the drill engineer lands this command group.
+// `lifeboat drill`: restore a backup into a throwaway cluster and check it, for CI.
+import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { DrillFailedError, UsageError } from '../errors.js';
+import { readAssertions } from '../dr/drill-checks.js';
+import { show, toJUnit, type DrillReport } from '../dr/drill-report.js';
+import { runDrill } from '../dr/drill.js';
+import { formatDuration, log, printJson, renderTable } from './output.js';
+import { addRepoOptions, repositoryFromFlags, type RepoFlags } from './repo-options.js';
+import { action } from './run-action.js';
 
-/** Registers this group's commands on the given parent command. */
-export function registerDrillCommand(_parent: Command): void {}
+interface DrillFlags extends RepoFlags {
+  readonly snapshot: string;
+  readonly members: string;
+  readonly junit?: string;
+  readonly assert?: string;
+  readonly keepOnFailure?: boolean;
+  readonly json?: boolean;
+}
+
+/** Registers `drill`. */
+export function registerDrillCommand(program: Command): void {
+  const command = program
+    .command('drill')
+    .description('prove a backup restorable: restore it into a throwaway cluster, check it, report, tear down')
+    .option('--snapshot <id>', 'the snapshot to drill: an ID or "latest"', 'latest')
+    .option('--members <n>', 'members of the throwaway cluster', '3')
+    .option('--junit <file>', 'also write the report as JUnit XML (one test case per check)')
+    .option('--assert <file>', 'extra assertions: a JSON file of {key, exists} / {key, value} / {prefix, minKeys, maxKeys}')
+    .option('--keep-on-failure', 'leave the failed cluster\'s directory in place and print how to start it')
+    .option('--json', 'print the report as JSON on stdout');
+  addRepoOptions(command);
+  command.action(
+    action(async (ctx, flags: DrillFlags) => {
+      const members = Number(flags.members);
+      if (!Number.isInteger(members) || members < 1 || members > 7) {
+        throw new UsageError(`--members must be a whole number from 1 to 7, got "${flags.members}"`, 'for example --members 3');
+      }
+      const assertions = flags.assert ? await readAssertions(flags.assert) : [];
+      const repo = repositoryFromFlags(flags);
+      const { report, error } = await runDrill({ repo, snapshot: flags.snapshot, members, assertions, keepOnFailure: flags.keepOnFailure, signal: ctx.signal, log });
+      if (flags.junit) await writeFile(flags.junit, toJUnit(report));
+      if (ctx.json) printJson(report.schema, { ...report });
+      else printReport(report);
+      if (report.keptAt) log(`the cluster was kept: start it with  lifeboat cluster up --members ${report.members} --data-root ${report.keptAt}`);
+      if (error) throw error;
+      const failed = report.checks.filter((c) => !c.passed);
+      if (failed.length > 0) {
+        throw new DrillFailedError(
+          `drill of ${report.snapshotId} failed: ${failed.map((c) => c.message ?? c.name).join('; ')}`,
+          'the backup did not restore as its manifest promises; drill an older snapshot and investigate this one (lifeboat snapshot verify)',
+        );
+      }
+    }),
+  );
+}
+
+/** The report as a table for people. */
+export function printReport(report: DrillReport): void {
+  process.stdout.write(
+    renderTable(
+      ['check', 'result', 'expected', 'actual'],
+      report.checks.map((c) => [c.name, c.passed ? 'pass' : 'FAIL', clip(show(c.expected)), clip(show(c.actual))]),
+    ) + '\n',
+  );
+  const p = report.phases;
+  const phase = (label: string, ms: number | undefined) => (ms === undefined ? [] : [`${label} ${formatDuration(ms)}`]);
+  log(
+    [
+      ...phase('download', p.downloadMs),
+      ...phase('verify', p.verifyMs),
+      ...phase('restore', p.restoreMs),
+      ...phase('start', p.startMs),
+      ...phase('checks', p.checksMs),
+    ].join(', '),
+  );
+  log(
+    `drill ${report.result === 'pass' ? 'PASSED' : 'FAILED'}: ${report.snapshotId}, ${report.keyCount} keys at revision ${report.revision}` +
+      (p.recoveryMs !== undefined ? `; recovery time to a serving cluster ${formatDuration(p.recoveryMs)}` : ''),
+  );
+}
+
+function clip(text: string): string {
+  return text.length > 60 ? text.slice(0, 57) + '...' : text;
+}

@@ -38,11 +38,13 @@ export interface RestoreOptions extends ReadOptions {
   readonly repo: Repository | undefined;
   readonly ref: SnapshotRef;
   readonly plan: RestorePlan;
+  /** The snapshot's header when the caller already read it (a drill verifies first); spares a file a second read. */
+  readonly source?: SourceFacts;
   readonly now?: () => Date;
 }
 
 /** The header facts a restore needs before the records arrive. */
-type SourceFacts = Pick<SnapshotHeader, 'clusterId' | 'raftIndex' | 'raftTerm' | 'revision' | 'compactRevision' | 'keyCount'>;
+export type SourceFacts = Pick<SnapshotHeader, 'clusterId' | 'raftIndex' | 'raftTerm' | 'revision' | 'compactRevision' | 'keyCount'>;
 
 /** Restores every target of the plan from one verified read of the snapshot. */
 export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreResult> {
@@ -50,7 +52,8 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreR
   const now = options.now ?? (() => new Date());
   // A repository snapshot's manifest says what its header holds, so one read does everything.
   // A plain file has no manifest: read it once to learn and check its header.
-  const source: SourceFacts = ref.kind === 'repo' ? ref.entry.manifest : (await verifySnapshotRef(repo, ref, { signal: options.signal })).header;
+  const source: SourceFacts =
+    options.source ?? (ref.kind === 'repo' ? ref.entry.manifest : (await verifySnapshotRef(repo, ref, { signal: options.signal })).header);
   const revision = source.revision + plan.bumpRevision;
   const compactRevision = plan.markCompacted ? revision : source.compactRevision;
   // Client URLs are published by each member once it runs; the replicated member table must

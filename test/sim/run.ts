@@ -16,6 +16,7 @@ const { values } = parseArgs({
     verbose: { type: 'boolean', default: false },
     swarm: { type: 'boolean', default: false },
     'real-storage': { type: 'boolean', default: false },
+    'fault-units': { type: 'string' },
     'prior-term-counting': { type: 'boolean', default: false },
     'stale-reads': { type: 'boolean', default: false },
   },
@@ -45,6 +46,7 @@ const base: Omit<SimOptions, 'seed'> = {
   priorTermCounting: values['prior-term-counting'],
   staleReads: values['stale-reads'],
   realStorage: values['real-storage'],
+  faultUnits: int('fault-units', values['fault-units']),
 };
 
 /**

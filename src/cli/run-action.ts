@@ -1,6 +1,7 @@
 // Wraps every command's action: one place turns errors into the one-line message, the
 // `hint:` line and the exit code of PRODUCT.md section 5, and turns SIGINT/SIGTERM into an
 // AbortSignal the job can honour (ending with exit 130, nothing committed).
+import { setMaxListeners } from 'node:events';
 import { ExitCode, InterruptedError, LifeboatError } from '../errors.js';
 
 /** What every action receives besides its parsed options. */
@@ -39,6 +40,9 @@ export function action<A extends unknown[]>(fn: (ctx: ActionContext, ...args: A)
     const options = (args[args.length - 2] ?? {}) as { json?: boolean };
     const json = options.json === true;
     const controller = new AbortController();
+    // One signal is shared by every request a job has in flight (dozens at once when loading
+    // data), so the default limit of 10 listeners would warn about a leak that is not one.
+    setMaxListeners(0, controller.signal);
     const onSignal = (name: NodeJS.Signals) => {
       if (controller.signal.aborted) {
         // A second Ctrl-C means "now": give up on a clean stop.

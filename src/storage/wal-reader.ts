@@ -122,16 +122,35 @@ function findLaterBatch(buf: Buffer, from: number, to: number, minSeq: number): 
   return undefined;
 }
 
+interface PendingBatch {
+  readonly seq: number;
+  /** Where the batch starts in its segment; 0 for a segment's header batch. */
+  readonly start: number;
+  readonly records: { readonly rec: WalRecord; readonly at: Location }[];
+}
+
 /**
  * Reads and checks every segment. Throws CorruptionError naming the file and offset for a
  * missing segment, a bad record before the tail, or damage at the tail that a torn write
- * cannot explain. `segments` is the sorted, non-empty list from listSegments().
+ * cannot explain. Records are replayed a whole batch at a time, so a torn batch is dropped
+ * whole. `segments` is the sorted, non-empty list from listSegments().
  */
 export function readWal(fs: FileSystem, segments: readonly SegmentFile[]): WalContents {
   const replay = new Replay();
+  /** The number of the last complete batch. */
   let lastSeq = 0;
-  let lastEndsBatch = true;
   let tail: WalTail | undefined;
+  const applyBatch = (batch: PendingBatch): void => {
+    for (const { rec, at } of batch.records) {
+      try {
+        replay.apply(rec, at);
+      } catch (err) {
+        if (err instanceof PayloadError) throw new CorruptionError(at.file, at.offset, err.message);
+        throw err;
+      }
+    }
+    lastSeq = batch.seq;
+  };
   for (let i = 0; i < segments.length; i++) {
     const seg = segments[i]!;
     const isLast = i === segments.length - 1;
@@ -154,41 +173,51 @@ export function readWal(fs: FileSystem, segments: readonly SegmentFile[]): WalCo
       if (err instanceof PayloadError) throw new CorruptionError(seg.path, 0, err.message);
       throw err;
     }
-    if (head.record.seq < lastSeq) throw new CorruptionError(seg.path, 0, 'batch numbers go backwards');
-    lastSeq = head.record.seq;
-    lastEndsBatch = head.record.endsBatch;
+    if (head.record.seq <= lastSeq) throw new CorruptionError(seg.path, 0, 'batch numbers go backwards');
+    let batch: PendingBatch | undefined = { seq: head.record.seq, start: 0, records: [] };
+    if (head.record.endsBatch) {
+      applyBatch(batch);
+      batch = undefined;
+    }
     let pos = head.next;
     for (;;) {
       const r = decodeRecordAt(buf, pos);
       if (r.kind === 'record') {
-        if (r.record.seq < lastSeq) throw new CorruptionError(seg.path, pos, 'batch numbers go backwards');
-        try {
-          replay.apply(r.record, { file: seg.path, offset: pos });
-        } catch (err) {
-          if (err instanceof PayloadError) throw new CorruptionError(seg.path, pos, err.message);
-          throw err;
+        const rec = r.record;
+        if (batch ? rec.seq !== batch.seq : rec.seq <= lastSeq) {
+          throw new CorruptionError(seg.path, pos, batch ? `batch ${batch.seq} ends without its last record` : 'batch numbers go backwards');
         }
-        lastSeq = r.record.seq;
-        lastEndsBatch = r.record.endsBatch;
+        batch ??= { seq: rec.seq, start: pos, records: [] };
+        batch.records.push({ rec, at: { file: seg.path, offset: pos } });
+        if (rec.endsBatch) {
+          applyBatch(batch);
+          batch = undefined;
+        }
         pos = r.next;
         continue;
       }
       const dirtyEnd = lastNonZeroEnd(buf, pos);
-      if (r.kind === 'zero' && dirtyEnd === pos) {
+      const clean = r.kind === 'zero' && dirtyEnd === pos;
+      if (clean && !batch) {
         if (isLast) tail = { segment: seg, end: pos, fileSize: buf.length, tornBytes: 0 };
         break;
       }
-      const reason = r.kind === 'zero' ? 'data after the end-of-log zeros' : r.reason;
-      if (!isLast) throw new CorruptionError(seg.path, pos, `${reason} (not in the last segment, so not a torn write)`);
-      // A torn write leaves a sector of zeros in the first record it damaged, and nothing of
-      // a later batch after it; anything else is damage to data that was acknowledged. The
-      // damaged record belongs to the last valid record's batch unless that record ended it.
-      const torn = r.kind === 'zero' || r.cutOff === true || looksTorn(buf, pos, r.end);
-      if (!torn) throw new CorruptionError(seg.path, pos, reason);
-      const inFlight = lastEndsBatch ? lastSeq + 1 : lastSeq;
-      const later = findLaterBatch(buf, pos + RECORD_ALIGN, dirtyEnd, inFlight + 1);
-      if (later !== undefined) throw new CorruptionError(seg.path, pos, `${reason}; a later batch follows at offset ${later}`);
-      tail = { segment: seg, end: pos, fileSize: buf.length, tornBytes: dirtyEnd - pos };
+      const reason = clean ? `batch ${batch!.seq} is cut off before its last record` : r.kind === 'zero' ? 'data after the end-of-log zeros' : r.reason;
+      const at = clean ? batch!.start : pos;
+      if (!isLast) throw new CorruptionError(seg.path, at, `${reason} (not in the last segment, so not a torn write)`);
+      if (batch?.start === 0) throw new CorruptionError(seg.path, at, `${reason} (in the segment's first batch, which is synced before the segment gets its name)`);
+      if (!clean) {
+        // A torn write leaves a sector of zeros in the first record it damaged, and nothing of
+        // a batch after the one in flight; anything else is damage to acknowledged data.
+        const torn = r.kind === 'zero' || r.cutOff === true || looksTorn(buf, pos, r.end);
+        if (!torn) throw new CorruptionError(seg.path, pos, reason);
+        const inFlight = batch ? batch.seq : lastSeq + 1;
+        const later = findLaterBatch(buf, pos + RECORD_ALIGN, dirtyEnd, inFlight + 1);
+        if (later !== undefined) throw new CorruptionError(seg.path, pos, `${reason}; a later batch follows at offset ${later}`);
+      }
+      // The batch in flight is dropped whole, from its first record.
+      const end = batch ? batch.start : pos;
+      tail = { segment: seg, end, fileSize: buf.length, tornBytes: Math.max(dirtyEnd, pos) - end };
       break;
     }
   }

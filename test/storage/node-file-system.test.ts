@@ -47,7 +47,7 @@ test(
 );
 
 test(
-  'on real files, a WAL whose tail was cut off mid-record recovers to the last whole record',
+  'on real files, a WAL whose tail was cut off mid-record recovers to the last whole batch',
   withTempDir(async (dir) => {
     const s = await MemberStorage.open(fs, dir, options());
     s.save(hs(1, 5), entries(1, 5, 1, 100));
@@ -63,19 +63,20 @@ test(
       pos = d.next;
     }
     const entry8 = starts[starts.length - 4]!; // ..., e8, e9, e10, hard state
+    const batch2 = starts[starts.length - 6]!; // e6 starts the second batch
     truncateSync(seg, entry8 + 30);
     const logs: string[] = [];
     const reopened = await MemberStorage.open(fs, dir, options(logs));
-    assert.deepEqual(plain(reopened.recovered.entries), plain(entries(1, 7, 1, 100)));
+    // The cut batch is dropped whole: entries 6 and 7 were intact but never acknowledged.
+    assert.deepEqual(plain(reopened.recovered.entries), plain(entries(1, 5, 1, 100)));
     assert.deepEqual(reopened.recovered.hardState, hs(1, 5));
-    // Dropped: the part of entry 8 that was left, up to its last non-zero byte.
     const dropped = reopened.recovered.tornBytesDropped;
-    assert.ok(dropped > 0 && dropped <= 30, `dropped ${dropped}`);
-    assert.match(logs[0] ?? '', new RegExp(`dropped ${dropped} bytes after offset ${entry8}`));
-    reopened.save(hs(1, 8), entries(8, 8, 1, 100));
+    assert.ok(dropped > entry8 - batch2 && dropped <= entry8 + 30 - batch2, `dropped ${dropped}`);
+    assert.match(logs[0] ?? '', new RegExp(`dropped ${dropped} bytes after offset ${batch2}`));
+    reopened.save(hs(1, 6), entries(6, 6, 1, 100));
     reopened.close();
     const again = (await MemberStorage.open(fs, dir, options())).recovered;
-    assert.deepEqual(plain(again.entries), plain(entries(1, 8, 1, 100)));
+    assert.deepEqual(plain(again.entries), plain(entries(1, 6, 1, 100)));
     assert.equal(again.tornBytesDropped, 0);
   }),
 );

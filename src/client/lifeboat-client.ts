@@ -82,7 +82,9 @@ export class LifeboatClient {
     this.timeoutMs = options.timeoutMs ?? 5000;
     this.deadlineMs = options.deadlineMs ?? 15_000;
     this.signal = options.signal;
-    this.agent = new Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 128, keepAliveMsecs: 10_000 });
+    // Idle sockets are closed after 30 s, well before the server's 60 s keep-alive timeout, so a
+    // write never races the server closing its connection (which would leave its outcome unknown).
+    this.agent = new Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 128, keepAliveMsecs: 10_000, timeout: 30_000 });
   }
 
   /** Releases the keep-alive connections. */

@@ -272,6 +272,8 @@ export async function startHttpApi(member: MemberService, listenUrl: string, opt
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
 
   const server = createServer({ keepAlive: true }, (req, res) => {
+    // Routes ignore a query string, as the gateway does.
+    if (req.url && req.url.includes('?')) req.url = req.url.slice(0, req.url.indexOf('?'));
     if (req.url === '/health' || req.url === '/version') {
       req.resume();
       if (req.method !== 'GET') sendText(res, 405, 'Method Not Allowed\n');

@@ -423,7 +423,12 @@ export class Raft {
       } else if (m.type === MessageType.App || m.type === MessageType.Heartbeat || m.type === MessageType.Snap) {
         this.becomeFollower(m.term, m.from);
       } else {
+        // A vote request only resets our election timer if we grant it (Raft figure 2):
+        // otherwise a candidate with a stale log and a fast clock, campaigning again and
+        // again, would keep a better candidate from ever timing out.
+        const elapsed = this.electionElapsed;
         this.becomeFollower(m.term, NO_NODE);
+        if (m.type === MessageType.Vote) this.electionElapsed = elapsed;
       }
     } else if (m.term < this.term) {
       if ((this.checkQuorum || this.preVote) && (m.type === MessageType.Heartbeat || m.type === MessageType.App)) {

@@ -192,3 +192,22 @@ test('a pre-vote does not change the term or vote of the member asked', () => {
   assert.equal(resp?.reject, false);
   assert.equal(resp?.term, 1);
 });
+
+test('a candidate with a stale log and a fast clock cannot keep a better candidate from campaigning', () => {
+  const net = new Network(['a', 'b', 'c'], { preVote: false, checkQuorum: false });
+  net.elect('a');
+  net.isolate('c');
+  net.propose('a', 'x');
+  // a is gone for good; c (missing x) ticks three times as fast as b.
+  net.heal();
+  net.isolate('a');
+  const b = net.get('b');
+  for (let round = 0; round < 300 && b.role() !== Role.Leader; round++) {
+    net.tick('c', 3);
+    net.tick('b', 1);
+    net.stabilize();
+  }
+  // c's rejected vote requests bumped b's term but not its election timer (Raft figure 2).
+  assert.equal(b.role(), Role.Leader);
+  assert.ok(net.get('c').node.status().term > 2, 'c did campaign repeatedly');
+});

@@ -89,11 +89,16 @@ export function int64(fields: Fields, name: string): number {
   const value = fields[name];
   if (value === undefined) return 0;
   if (typeof value === 'number') {
-    if (!Number.isInteger(value)) throw new BadRequestError(`json: cannot unmarshal number ${value} into Go value of type int64`);
+    // Beyond 2^53 a JS number is no longer exact; no revision, limit or ID field needs that range.
+    if (!Number.isSafeInteger(value)) throw new BadRequestError(`json: cannot unmarshal number ${value} into Go value of type int64`);
     return value;
   }
   if (typeof value === 'string') {
-    if (/^-?\d+$/.test(value)) return Number(value);
+    if (/^-?\d+$/.test(value)) {
+      const n = Number(value);
+      if (!Number.isSafeInteger(n)) throw new BadRequestError(`json: cannot unmarshal number ${value} into Go value of type int64`);
+      return n;
+    }
     throw new BadRequestError(`invalid character '${value[0] ?? '"'}' looking for beginning of value`);
   }
   throw new BadRequestError(`json: cannot unmarshal ${jsonKind(value)} into Go value of type int64`);

@@ -254,3 +254,14 @@ test('GET /health answers as etcd: true with a leader and a working read, false 
     assert.equal(res.status, 405);
   });
 });
+
+test('an integer beyond 2^53 is refused rather than silently rounded', async () => {
+  await withApi(async (api, member) => {
+    for (const revision of ['9999999999999999999999', 1e300]) {
+      const r = await post(api, '/v3/kv/range', JSON.stringify({ key: 'Zm9v', revision }));
+      assert.equal(r.status, 400);
+      assertErrorShape(r.json, 3);
+    }
+    assert.deepStrictEqual(member.calls, []);
+  });
+});

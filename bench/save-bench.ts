@@ -91,7 +91,7 @@ function serveFile(path: string): Promise<{ server: Server; url: string }> {
 function runSave(url: string, repo: string): Promise<{ seconds: number; peakRssMiB: number; summary: Record<string, any> }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, ['bin/lifeboat', 'snapshot', 'save', '--endpoints', url, '--repo', repo, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [process.env.LIFEBOAT_BENCH_BIN ?? 'bin/lifeboat', 'snapshot', 'save', '--endpoints', url, '--repo', repo, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     let peakKiB = 0;

@@ -2,6 +2,7 @@
 // streaming (bounded memory); the frame checksum (XXH64) lets `zstd -t` and every reader catch
 // damage even without Lifeboat's own SHA-256 (see ARCHITECTURE.md on why not zstd-codec).
 import { CompressStream, DecompressStream, compress } from 'zstd-napi';
+import { availableParallelism } from 'node:os';
 import { UsageError } from '../errors.js';
 
 export const DEFAULT_COMPRESSION_LEVEL = 3;
@@ -19,9 +20,22 @@ export function checkCompressionLevel(level: number): number {
   return level;
 }
 
+/**
+ * zstd's own worker threads (at most 2; LIFEBOAT_ZSTD_WORKERS=0 turns them off): compression
+ * then runs beside the main thread, which meanwhile receives, checks and hashes the snapshot.
+ * On the shared 2-core machine, an alternating A/B of compress + hash over 60 MB (6 runs each)
+ * gave a 45% lower median wall time; whole saves under a load average of 15 showed no
+ * difference either way. Jobs of 1 MiB keep the extra memory to ~10 MiB (default jobs: ~50).
+ */
+function zstdWorkers(): number {
+  const wanted = Number(process.env.LIFEBOAT_ZSTD_WORKERS ?? Math.min(2, availableParallelism()));
+  return Number.isInteger(wanted) && wanted >= 2 ? Math.min(wanted, 4) : wanted === 1 ? 1 : 0;
+}
+
 /** A streaming compressor writing one checksummed zstd frame. */
 export function createCompressor(level: number): CompressStream {
-  return new CompressStream({ compressionLevel: level, checksumFlag: true });
+  const workers = zstdWorkers();
+  return new CompressStream({ compressionLevel: level, checksumFlag: true, ...(workers > 0 ? { nbWorkers: workers, jobSize: 1024 * 1024 } : {}) });
 }
 
 /** Compresses a small buffer into one checksummed zstd frame. */

@@ -22,7 +22,7 @@ export type CrashMode =
    */
   | 'sectors';
 
-export type FaultOp = 'write' | 'fsync';
+export type FaultOp = 'write' | 'fsync' | 'read';
 export type FaultCode = 'ENOSPC' | 'EIO';
 
 export interface FaultyFileSystemOptions {
@@ -147,7 +147,7 @@ export class FaultyFileSystem implements FileSystem {
 
   // ---- fault injection -------------------------------------------------------------
 
-  /** The next matching write (or fsync, fdatasync, directory fsync) fails with `code`; one-shot. */
+  /** The next matching write (or fsync, fdatasync, directory fsync; or read) fails with `code`; one-shot. */
   failNext(op: FaultOp, code: FaultCode, pathIncludes?: string): void {
     this.faults.push({ op, code, pathIncludes, skip: 0 });
   }
@@ -270,7 +270,8 @@ export class FaultyFileSystem implements FileSystem {
   }
 
   read(fd: FileHandle, length: number, position: number): Uint8Array {
-    const { node } = this.handle(fd, 'read');
+    const { node, path } = this.handle(fd, 'read');
+    this.takeFault('read', path, 'read');
     const end = Math.min(node.current.size, position + length);
     return Buffer.from(node.current.buf.subarray(Math.min(position, end), end));
   }

@@ -447,6 +447,18 @@ test('EIO from fsync fails the storage for good and the unsynced batch is not re
   assert.deepEqual(plain(r.entries), plain(entries(1, 1, 1)));
 });
 
+test('a read error while opening is a storage failure, not corruption, and changes nothing', () => {
+  const { fs, opts } = setup();
+  const s = MemberStorage.openSync(fs, DIR, opts);
+  s.save(hs(1, 1), entries(1, 1, 1));
+  s.close();
+  const before = snapshotOfDisk(fs, DIR);
+  fs.failNext('read', 'EIO', '/wal/');
+  assert.throws(() => MemberStorage.openSync(fs, DIR, opts), (err: unknown) => err instanceof StorageFailedError && err.code === 'EIO');
+  assert.deepEqual(snapshotOfDisk(fs, DIR), before);
+  assert.deepEqual(plain(MemberStorage.openSync(fs, DIR, opts).recovered.entries), plain(entries(1, 1, 1)));
+});
+
 test('a full disk while creating the next segment fails the storage without losing acknowledged data', () => {
   const fs = new FaultyFileSystem({ random: prng(5), capacity: 12 * 1024 });
   const opts: MemberStorageOptions = { segmentSize: 4096, log: () => undefined };

@@ -13,8 +13,8 @@ export interface RecoveredState {
 
 /** The member's durable log and snapshot files. Any failure throws and is fatal to the member. */
 export interface Durability {
-  /** Appends entries and a hard state; with mustSync, one fsync before returning. */
-  save(hardState: HardState | undefined, entries: readonly Entry[], mustSync: boolean): void;
+  /** Appends entries and a hard state; resolves once they are durable (one fdatasync when mustSync). */
+  save(hardState: HardState | undefined, entries: readonly Entry[], mustSync: boolean): Promise<void>;
   /** Writes a snapshot file from streamed bytes, makes it durable, records it as current; returns its path. */
   saveSnapshot(metadata: SnapshotMetadata, chunks: AsyncIterable<Uint8Array>): Promise<string>;
   /** Releases WAL segments and snapshot files no longer needed before `index`. */

@@ -9,7 +9,6 @@ import { MvccStore } from '../kv/mvcc-store.js';
 import type { SnapshotMetadata } from '../raft/types.js';
 import { encodeSnapshot } from '../snapshot/index.js';
 import { MemberStorage } from '../storage/member-storage.js';
-import { NodeFileSystem } from '../storage/node-file-system.js';
 import { readIdentity, writeIdentity } from '../storage/identity.js';
 import { probeCluster, type ProbeAnswer } from '../transport/peer-transport.js';
 import { deriveClusterIdentity, type InitialMember } from './cluster-identity.js';
@@ -17,6 +16,7 @@ import type { MemberBoot } from './member.js';
 import { loadSnapshotFile, type LoadedState } from './member-snapshots.js';
 import { Membership } from './membership.js';
 import { StorageDurability } from './storage-adapter.js';
+import { DeferredSyncFileSystem } from './deferred-sync-file-system.js';
 
 export interface BootOptions {
   readonly name: string;
@@ -42,7 +42,7 @@ const DATA_DIR_HINT = 'point --data-dir at this member\'s own directory, or at a
 
 /** Opens (and if needed initializes) the data directory for this member. */
 export async function bootMember(opts: BootOptions): Promise<BootResult> {
-  const fs = new NodeFileSystem();
+  const fs = new DeferredSyncFileSystem();
   const identity = readIdentity(fs, opts.dataDir);
   let clusterId: string;
   let memberId: string;
@@ -143,7 +143,7 @@ export async function bootMember(opts: BootOptions): Promise<BootResult> {
     clusterId,
     memberId,
     boot: {
-      durability: new StorageDurability(storage),
+      durability: new StorageDurability(storage, fs),
       state,
       awaitingSnapshot: !snapshot,
       ...(probed ? { peerHints: probed.members.map((m) => ({ id: m.id, peerURLs: m.peerURLs })) } : {}),

@@ -80,6 +80,8 @@ export class Member implements MemberService {
   private requestSeq: number;
   private publishedTerm = -1;
   private readonly snapshotSends = new Set<string>();
+  private holdPeerMessages = false;
+  private heldMessages: Message[] = [];
   /** Counters for profiling the loop (logged at stop when LIFEBOAT_DEBUG_STATS is set). */
   private readonly stats = { readies: 0, saves: 0, saveMs: 0, entries: 0, messages: 0 };
   private resolveStopped!: (err: Error | undefined) => void;
@@ -195,10 +197,19 @@ export class Member implements MemberService {
       this.reads.flush();
       while (!this.stopping && this.raft.hasReady()) {
         const rd = this.raft.ready();
-        await this.handleReady(rd);
-        if (this.stopping) return;
-        this.raft.advance(rd);
+        // While a Ready is handled (its fsync runs off the event loop), peer messages wait: a
+        // leader must not count an ack toward a commit before its own copy is durable, and raft
+        // sees the network only between Readies, as with a synchronous loop.
+        this.holdPeerMessages = true;
+        try {
+          await this.handleReady(rd);
+          if (this.stopping) return;
+          this.raft.advance(rd);
+        } finally {
+          this.holdPeerMessages = false;
+        }
         this.reads.onApplied(this.applied);
+        this.stepHeldMessages();
       }
     } catch (err) {
       this.fail(err as Error);
@@ -212,15 +223,15 @@ export class Member implements MemberService {
     if (rd.softState) this.onSoftState(rd.softState.leader, rd.softState.role);
     // A leader's messages (appends, heartbeats) do not depend on its own disk: sending them before
     // the fsync lets followers write in parallel with the leader, as etcd does (raft thesis 10.2.1).
-    // It is safe because save() is synchronous: no follower ack is stepped (so nothing counts this
-    // member's copy toward a commit) until the leader's own fsync has returned.
+    // It is safe because no follower ack is stepped (so nothing counts this member's copy toward a
+    // commit) until the leader's own fsync has returned: peer messages are held meanwhile.
     const sendFirst = this.role === Role.Leader;
     if (sendFirst && rd.messages.length > 0) this.send(rd.messages);
     // 1. Persist: the snapshot file is already durable (written when it arrived); entries and hard state now.
     if (rd.snapshot) this.raftStorage.applySnapshot(rd.snapshot);
     if (rd.entries.length > 0 || rd.hardState) {
       const t0 = performance.now();
-      this.boot.durability.save(rd.hardState, rd.entries, rd.mustSync);
+      await this.boot.durability.save(rd.hardState, rd.entries, rd.mustSync);
       this.stats.saveMs += performance.now() - t0;
       this.stats.saves++;
       this.stats.entries += rd.entries.length;
@@ -386,19 +397,29 @@ export class Member implements MemberService {
     if (!m.snapshot) throw new Error('a snapshot connection without snapshot metadata');
     await this.snapshots.receive(m.snapshot.metadata, data, this.config.clusterId);
     if (this.stopping) throw new ServerStoppedError();
-    this.raft.step(m);
-    this.wake();
+    this.onPeerMessages([m]);
   }
 
   // ---- peers -----------------------------------------------------------------------------
 
   private onPeerMessages(messages: Message[]): void {
     if (this.stopping) return;
+    if (this.holdPeerMessages) {
+      for (const m of messages) this.heldMessages.push(m);
+      return;
+    }
     for (const m of messages) {
       if (this.membership.isRemoved(m.from)) continue;
       this.raft.step(m);
     }
     this.wake();
+  }
+
+  private stepHeldMessages(): void {
+    if (this.heldMessages.length === 0) return;
+    const held = this.heldMessages;
+    this.heldMessages = [];
+    this.onPeerMessages(held);
   }
 
   private onRefused(peerId: string, reason: string): void {

@@ -1,0 +1,133 @@
+// Lifeboat's half of the benchmark: a local 3-member cluster of real `lifeboat serve` processes
+// (src/client/local-cluster.ts), driven through LifeboatClient; `lifeboat snapshot save` into a
+// local repository for the save row; `lifeboat snapshot restore` x3 plus start until a leader
+// answers a linearizable read for the restore row. Every command is the compiled CLI (dist/).
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LifeboatClient } from '../../src/client/lifeboat-client.js';
+import { defaultBinPath, planLocalCluster, startLocalCluster, type LocalCluster } from '../../src/client/local-cluster.js';
+import { onInterrupt, runTimed } from './processes.js';
+import type { BenchSide, KvDriver, RestoreRun, SaveRun } from './side.js';
+
+export interface LifeboatSideOptions {
+  readonly workDir: string;
+  readonly log: (line: string) => void;
+  /** When set, members run with --cpu-prof into this directory (profiles are written on a clean stop). */
+  readonly cpuProfDir?: string;
+}
+
+/** The Lifeboat side of the benchmark. */
+export class LifeboatSide implements BenchSide {
+  readonly name = 'lifeboat' as const;
+  private cluster: LocalCluster | undefined;
+  private readonly repoDir: string;
+  private readonly bin = defaultBinPath();
+  private readonly memberLog: WriteStream;
+  private readonly removeGuard: () => void;
+  private saved = false;
+
+  constructor(private readonly options: LifeboatSideOptions) {
+    this.repoDir = join(options.workDir, 'repo');
+    this.memberLog = createWriteStream(join(options.workDir, 'members.log'));
+    this.removeGuard = onInterrupt(() => this.cluster?.stop(3000) ?? Promise.resolve());
+  }
+
+  async start(): Promise<void> {
+    const plan = await planLocalCluster({ members: 3, dataRoot: join(this.options.workDir, 'cluster'), token: 'bench-lifeboat' });
+    this.cluster = await this.startWith(plan, this.options.cpuProfDir);
+    this.options.log(`lifeboat: 3 members up at ${this.cluster.endpoints.join(', ')}`);
+  }
+
+  async driver(): Promise<KvDriver> {
+    const client = new LifeboatClient(this.running().endpoints, { maxSockets: 128 });
+    return {
+      put: async (key, value) => {
+        await client.put(key, value);
+      },
+      get: async (key) => {
+        await client.range(key);
+      },
+      close: async () => client.close(),
+    };
+  }
+
+  memberPids(): readonly number[] {
+    return this.running().pids;
+  }
+
+  async save(_run: number): Promise<SaveRun> {
+    const run = await runTimed(process.execPath, [
+      this.bin, 'snapshot', 'save', '--endpoints', this.running().endpoints.join(','), '--repo', this.repoDir, '--json',
+    ]);
+    this.saved = true;
+    const summary = JSON.parse(run.stdout) as { archiveBytes?: number; bytes?: number; durations?: Record<string, number> };
+    const detail: Record<string, number> = { snapshotBytes: summary.bytes ?? 0 };
+    for (const [k, v] of Object.entries(summary.durations ?? {})) if (typeof v === 'number') detail[k] = v;
+    return { seconds: run.seconds, peakRssMiB: run.peakRssMiB, storedBytes: summary.archiveBytes ?? 0, detail };
+  }
+
+  async stop(): Promise<void> {
+    await this.cluster?.stop(10_000);
+    this.cluster = undefined;
+  }
+
+  async restore(run: number): Promise<RestoreRun> {
+    if (!this.saved) throw new Error('lifeboat: no snapshot saved to restore');
+    const root = join(this.options.workDir, `restore-${run}`);
+    const token = `bench-lifeboat-restore-${run}`;
+    const plan = await planLocalCluster({ members: 3, dataRoot: root, token });
+    let cluster: LocalCluster | undefined;
+    const started = process.hrtime.bigint();
+    try {
+      // On three hosts the three restores run at once; here too.
+      const restores = await Promise.all(plan.members.map((m) =>
+        runTimed(process.execPath, [
+          this.bin, 'snapshot', 'restore', 'latest', '--repo', this.repoDir,
+          '--name', m.name, '--data-dir', m.dataDir,
+          '--initial-cluster', plan.initialCluster, '--initial-cluster-token', token,
+          '--initial-advertise-peer-urls', m.peerUrl,
+        ])));
+      const restoreSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+      cluster = await this.startWith(plan, undefined);
+      const client = new LifeboatClient(cluster.endpoints, { timeoutMs: 2000, deadlineMs: 60_000 });
+      try {
+        await client.range('bench-restore-probe');
+      } finally {
+        client.close();
+      }
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      return { seconds, restoreSeconds, peakRssMiB: Math.max(...restores.map((r) => r.peakRssMiB)) };
+    } finally {
+      await cluster?.stop(10_000);
+      await rm(root, { recursive: true, force: true });
+    }
+  }
+
+  async dispose(): Promise<void> {
+    await this.stop();
+    this.removeGuard();
+    await new Promise<void>((res) => this.memberLog.end(() => res()));
+    await rm(this.options.workDir, { recursive: true, force: true });
+  }
+
+  private running(): LocalCluster {
+    if (!this.cluster) throw new Error('lifeboat: the cluster is not running');
+    return this.cluster;
+  }
+
+  private async startWith(plan: Awaited<ReturnType<typeof planLocalCluster>>, cpuProfDir: string | undefined): Promise<LocalCluster> {
+    // startLocalCluster copies process.env while it spawns, synchronously, before its first await:
+    // setting NODE_OPTIONS around the call profiles the members and nothing else.
+    const saved = process.env.NODE_OPTIONS;
+    if (cpuProfDir) process.env.NODE_OPTIONS = `${saved ?? ''} --cpu-prof --cpu-prof-dir=${cpuProfDir}`.trim();
+    const starting = startLocalCluster(plan, { log: (line) => this.memberLog.write(line + '\n'), readyTimeoutMs: 120_000 });
+    if (cpuProfDir) {
+      if (saved === undefined) delete process.env.NODE_OPTIONS;
+      else process.env.NODE_OPTIONS = saved;
+    }
+    const cluster = await starting;
+    cluster.unexpectedExit.then((e) => this.options.log(`lifeboat member ${e.name} exited on its own (${e.signal ?? e.code}); see ${join(this.options.workDir, 'members.log')}`));
+    return cluster;
+  }
+}

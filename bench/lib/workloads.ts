@@ -1,0 +1,165 @@
+// The workloads, run the same way on either side: puts at 1, 16 and 64 in flight, linearizable
+// reads at 16, the bulk load, member memory, snapshot saves and restores. Each figure is kept
+// per run; the report takes medians.
+import { closedLoop, type LoopResult } from './closed-loop.js';
+import { memberMemory } from './processes.js';
+import type { BenchSide, KvDriver } from './side.js';
+import { benchKey, ValueSource } from './values.js';
+
+/** How much work one side does. */
+export interface WorkloadConfig {
+  readonly runs: number;
+  readonly putsPerRun: number;
+  readonly readsPerRun: number;
+  /** Keys of 1 KiB loaded before the snapshot rows. */
+  readonly keys: number;
+  readonly putInFlight: readonly number[];
+  readonly readInFlight: number;
+  readonly loadInFlight: number;
+}
+
+/** The row definitions: key, label, unit, direction. Labels name the sizes actually used. */
+export function rowSpecs(config: WorkloadConfig): { key: string; workload: string; unit: string; better: 'higher' | 'lower'; info?: boolean }[] {
+  const specs: { key: string; workload: string; unit: string; better: 'higher' | 'lower'; info?: boolean }[] = [];
+  const loop = (id: string, label: string, unit: string) => {
+    specs.push({ key: `${id}.rate`, workload: `${label}: throughput`, unit, better: 'higher' });
+    specs.push({ key: `${id}.p50`, workload: `${label}: p50 latency`, unit: 'ms', better: 'lower' });
+    specs.push({ key: `${id}.p99`, workload: `${label}: p99 latency`, unit: 'ms', better: 'lower' });
+  };
+  for (const c of config.putInFlight) loop(`put${c}`, `put 256 B, ${c} in flight`, 'puts/s');
+  loop(`get${config.readInFlight}`, `linearizable get, ${config.readInFlight} in flight`, 'reads/s');
+  const n = config.keys.toLocaleString('en-US');
+  specs.push({ key: 'load.rate', workload: `load ${n} keys of 1 KiB, ${config.loadInFlight} in flight`, unit: 'puts/s', better: 'higher', info: true });
+  specs.push({ key: 'member.rss', workload: `member holding ${n} keys: RSS after load (largest member)`, unit: 'MiB', better: 'lower' });
+  specs.push({ key: 'member.hwm', workload: `member holding ${n} keys: peak RSS, VmHWM (largest member)`, unit: 'MiB', better: 'lower' });
+  specs.push({ key: 'save.rate', workload: `snapshot save of ${n} x 1 KiB, compressed, to local disk`, unit: 'MB/s of KV data', better: 'higher' });
+  specs.push({ key: 'save.rss', workload: 'snapshot save: peak RSS of the saving process', unit: 'MiB', better: 'lower' });
+  specs.push({ key: 'save.stored', workload: 'snapshot save: stored size', unit: 'MB', better: 'lower', info: true });
+  specs.push({ key: 'restore.seconds', workload: 'restore x3 + start until serving (3 members)', unit: 's', better: 'lower' });
+  specs.push({ key: 'restore.build', workload: 'restore: building the 3 data dirs alone', unit: 's', better: 'lower', info: true });
+  return specs;
+}
+
+/** Everything one side measured: figures by row key (one value per run) and details for the docs. */
+export interface SideResult {
+  readonly figures: Record<string, number[]>;
+  readonly details: Record<string, unknown>;
+  /** Why this side stopped early, if it did (its figures so far are kept). */
+  error?: string;
+}
+
+type Results = Map<BenchSide, SideResult>;
+
+/**
+ * Runs every workload on every side. Both clusters stay up and the sides take turns workload by
+ * workload (Lifeboat's run 1, etcd's run 1, Lifeboat's run 2, ...), so a burst of load from
+ * elsewhere on a shared machine falls on both sides alike instead of on whichever ran then.
+ * A side that fails is dropped with its error; the others carry on.
+ */
+export async function runAll(sides: readonly BenchSide[], config: WorkloadConfig, log: (line: string) => void): Promise<Results> {
+  const results: Results = new Map(sides.map((s) => [s, { figures: {}, details: {} }]));
+  const dataBytes = new Map<BenchSide, number>(sides.map((s) => [s, 0]));
+  const drivers = new Map<BenchSide, KvDriver>();
+  const add = (side: BenchSide, key: string, value: number) => ((results.get(side)!.figures[key] ??= []).push(value));
+  const addLoop = (side: BenchSide, id: string, r: LoopResult) => {
+    add(side, `${id}.rate`, r.opsPerSecond);
+    add(side, `${id}.p50`, r.p50Ms);
+    add(side, `${id}.p99`, r.p99Ms);
+  };
+  const alive = () => sides.filter((s) => results.get(s)!.error === undefined);
+  /** Runs fn on each live side in turn; a failure ends that side (stopped and disposed). */
+  const each = async (fn: (side: BenchSide) => Promise<void>) => {
+    for (const side of alive()) {
+      try {
+        await fn(side);
+      } catch (err) {
+        results.get(side)!.error = (err as Error).stack ?? String(err);
+        log(`${side.name} failed: ${(err as Error).message}`);
+        await drivers.get(side)?.close().catch(() => {});
+        drivers.delete(side);
+        await side.dispose().catch((e) => log(`${side.name}: cleanup failed: ${(e as Error).message}`));
+      }
+    }
+  };
+  const putAll = (side: BenchSide, prefix: string, total: number, inFlight: number, values: ValueSource) => {
+    const driver = drivers.get(side)!;
+    return closedLoop(total, inFlight, async (i) => {
+      const key = benchKey(prefix, i);
+      const value = values.next();
+      await driver.put(key, value);
+      dataBytes.set(side, dataBytes.get(side)! + key.length + value.length);
+    });
+  };
+  const small = new ValueSource(256);
+  const big = new ValueSource(1024);
+  try {
+    await each(async (side) => {
+      await side.start();
+      drivers.set(side, await side.driver());
+      await putAll(side, '/warmup', 500, 16, small);
+    });
+    for (let run = 0; run < config.runs; run++) {
+      for (const c of config.putInFlight) {
+        await each(async (side) => {
+          const r = await putAll(side, `/put-c${c}-r${run}`, config.putsPerRun, c, small);
+          log(`${side.name}: put, ${c} in flight, run ${run + 1}: ${Math.round(r.opsPerSecond)}/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms`);
+          addLoop(side, `put${c}`, r);
+        });
+      }
+    }
+    const readable = Math.min(config.putsPerRun, 10_000);
+    const readPrefix = `/put-c${config.putInFlight[0]}-r0`;
+    for (let run = 0; run < config.runs; run++) {
+      await each(async (side) => {
+        const driver = drivers.get(side)!;
+        const r = await closedLoop(config.readsPerRun, config.readInFlight, (i) => driver.get(benchKey(readPrefix, i % readable)));
+        log(`${side.name}: get, ${config.readInFlight} in flight, run ${run + 1}: ${Math.round(r.opsPerSecond)}/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms`);
+        addLoop(side, `get${config.readInFlight}`, r);
+      });
+    }
+    await each(async (side) => {
+      log(`${side.name}: loading ${config.keys} keys of 1 KiB, ${config.loadInFlight} in flight`);
+      const load = await putAll(side, '/load', config.keys, config.loadInFlight, big);
+      log(`${side.name}: loaded in ${load.seconds.toFixed(1)} s (${Math.round(load.opsPerSecond)}/s, p50 ${load.p50Ms.toFixed(2)} ms, p99 ${load.p99Ms.toFixed(2)} ms)`);
+      add(side, 'load.rate', load.opsPerSecond);
+      results.get(side)!.details.load = load;
+      const afterLoad = memberMemory(side.memberPids());
+      add(side, 'member.rss', afterLoad.rssMiB);
+      results.get(side)!.details.memberAfterLoad = afterLoad;
+      results.get(side)!.details.dataBytes = dataBytes.get(side);
+      await drivers.get(side)!.close();
+      drivers.delete(side);
+    });
+    for (let run = 0; run < config.runs; run++) {
+      await each(async (side) => {
+        const s = await side.save(run);
+        const bytes = dataBytes.get(side)!;
+        log(`${side.name}: save run ${run + 1}: ${s.seconds.toFixed(2)} s, ${(bytes / 1e6 / s.seconds).toFixed(1)} MB/s, peak ${s.peakRssMiB.toFixed(0)} MiB, stored ${(s.storedBytes / 1e6).toFixed(1)} MB`);
+        add(side, 'save.rate', bytes / 1e6 / s.seconds);
+        add(side, 'save.rss', s.peakRssMiB);
+        add(side, 'save.stored', s.storedBytes / 1e6);
+        ((results.get(side)!.details.saves ??= []) as unknown[]).push(s);
+      });
+    }
+    await each(async (side) => {
+      // The peak covers the load and the saves (a member streams the snapshot while serving).
+      const peak = memberMemory(side.memberPids());
+      add(side, 'member.hwm', peak.hwmMiB);
+      results.get(side)!.details.memberAfterSaves = peak;
+      await side.stop();
+    });
+    for (let run = 0; run < config.runs; run++) {
+      await each(async (side) => {
+        const r = await side.restore(run);
+        log(`${side.name}: restore run ${run + 1}: serving after ${r.seconds.toFixed(2)} s (data dirs built in ${r.restoreSeconds.toFixed(2)} s, peak ${r.peakRssMiB.toFixed(0)} MiB per restore)`);
+        add(side, 'restore.seconds', r.seconds);
+        add(side, 'restore.build', r.restoreSeconds);
+        ((results.get(side)!.details.restores ??= []) as unknown[]).push(r);
+      });
+    }
+  } finally {
+    for (const d of drivers.values()) await d.close().catch(() => {});
+    for (const side of alive()) await side.dispose().catch((e) => log(`${side.name}: cleanup failed: ${(e as Error).message}`));
+  }
+  return results;
+}

@@ -17,6 +17,7 @@ const { values } = parseArgs({
     swarm: { type: 'boolean', default: false },
     'real-storage': { type: 'boolean', default: false },
     'fault-units': { type: 'string' },
+    hostile: { type: 'boolean', default: false },
     'prior-term-counting': { type: 'boolean', default: false },
     'stale-reads': { type: 'boolean', default: false },
   },
@@ -47,6 +48,10 @@ const base: Omit<SimOptions, 'seed'> = {
   staleReads: values['stale-reads'],
   realStorage: values['real-storage'],
   faultUnits: int('fault-units', values['fault-units']),
+  // Every fault several times harder than the drawn mix: short-lived leaders, torn Readies, heavy loss.
+  plan: values.hostile
+    ? { loss: 0.3, duplicate: 0.3, crash: 0.003, crashMaxUnits: 300, crashInReady: 0.02, crashNewLeader: 0.3, pause: 0.002, partition: 0.004, churn: 0.005, transfer: 0.004 }
+    : undefined,
 };
 
 /**

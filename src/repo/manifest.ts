@@ -145,7 +145,7 @@ function entryProblem(m: Record<string, unknown>): string | undefined {
   if (typeof m.createdAt !== 'string' || Number.isNaN(Date.parse(m.createdAt))) return 'createdAt is not a time';
   if (typeof m.toolVersion !== 'string') return 'toolVersion is missing';
   if (typeof m.source !== 'string') return 'source is missing';
-  if (typeof m.snapshotName !== 'string' || m.snapshotName.includes('/')) return 'snapshotName is not a file name';
+  if (m.snapshotName !== `${m.id}.snap`) return 'snapshotName is not <id>.snap';
   if (m.consistency !== 'linearizable' && m.consistency !== 'serializable' && m.consistency !== 'offline') return 'consistency is unknown';
   if (m.compression !== 'zstd') return `compression ${JSON.stringify(m.compression)} is unknown`;
   if (!Array.isArray(m.members)) return 'members is not a list';
@@ -154,7 +154,7 @@ function entryProblem(m: Record<string, unknown>): string | undefined {
 }
 
 function manifestProblem(m: Record<string, unknown>): string | undefined {
-  if (typeof m.archiveKey !== 'string') return 'archiveKey is missing';
+  if (m.archiveKey !== `snapshots/${m.id}.tar.zst`) return 'archiveKey is not snapshots/<id>.tar.zst';
   if (!isCount(m.archiveBytes)) return 'archiveBytes is not a non-negative integer';
   if (!isHex(m.archiveSha256, 64)) return 'archiveSha256 is not a SHA-256';
   if (typeof m.verifiedAt !== 'string') return 'verifiedAt is missing';

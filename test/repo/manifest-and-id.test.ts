@@ -34,7 +34,8 @@ test('a manifest that is not JSON, lacks fields, has a newer schema or names ano
     [{ ...good, revision: -1 }, /revision/],
     [{ ...good, compactRevision: 9 }, /compactRevision is above revision/],
     [{ ...good, consistency: 'eventual' }, /consistency/],
-    [{ ...good, id: 'y' }, /names snapshot y, not x/],
+    [{ ...good, id: 'y', snapshotName: 'y.snap', archiveKey: 'snapshots/y.tar.zst' }, /names snapshot y, not x/],
+    [{ ...good, archiveKey: '../../etc/passwd' }, /archiveKey/],
   ];
   for (const [value, pattern] of bad) {
     const text = typeof value === 'string' ? value : JSON.stringify(value);

@@ -32,6 +32,7 @@ export class TestMember {
   /** Spawns the process; resolves once it prints its ready line. */
   async start(extraArgs: string[] = [], opts: { waitReady?: boolean } = {}): Promise<void> {
     this.exitCode = undefined;
+    const logStart = this.logs.length;
     // LIFEBOAT_TEST_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the members.
     const nodeArgs = (process.env.LIFEBOAT_TEST_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
     const proc = spawn(process.execPath, [...nodeArgs, BIN, 'serve', ...this.baseArgs(), ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
@@ -45,9 +46,11 @@ export class TestMember {
       }),
     );
     if (opts.waitReady === false) return;
+    // Logs accumulate over restarts: look for the ready line of this run only.
+    const from = logStart;
     await waitFor(`${this.name} to print its ready line`, () => {
       if (this.exitCode !== undefined) throw new Error(`${this.name} exited with ${this.exitCode}:\n${this.logs}`);
-      return this.logs.includes('ready: serving clients on');
+      return this.logs.indexOf('ready: serving clients on', from) >= 0;
     });
   }
 

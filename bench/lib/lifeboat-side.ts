@@ -5,15 +5,18 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { LifeboatClient } from '../../src/client/lifeboat-client.js';
 import { defaultBinPath, planLocalCluster, startLocalCluster, type LocalCluster } from '../../src/client/local-cluster.js';
 import { onInterrupt, runTimed } from './processes.js';
 import type { BenchSide, KvDriver, RestoreRun, SaveRun } from './side.js';
 
+const PROFILER_HOOK = fileURLToPath(new URL('./cpu-prof-hook.mjs', import.meta.url));
+
 export interface LifeboatSideOptions {
   readonly workDir: string;
   readonly log: (line: string) => void;
-  /** When set, members run with --cpu-prof into this directory (profiles are written on a clean stop). */
+  /** When set, members are CPU-profiled into this directory (CPU.<pid>.cpuprofile, written on a clean stop). */
   readonly cpuProfDir?: string;
 }
 
@@ -50,6 +53,11 @@ export class LifeboatSide implements BenchSide {
       },
       close: async () => client.close(),
     };
+  }
+
+  /** Client URLs of the running cluster, in member order (pids() is in the same order). */
+  endpoints(): readonly string[] {
+    return this.running().endpoints;
   }
 
   memberPids(): readonly number[] {
@@ -118,13 +126,24 @@ export class LifeboatSide implements BenchSide {
 
   private async startWith(plan: Awaited<ReturnType<typeof planLocalCluster>>, cpuProfDir: string | undefined): Promise<LocalCluster> {
     // startLocalCluster copies process.env while it spawns, synchronously, before its first await:
-    // setting NODE_OPTIONS around the call profiles the members and nothing else.
-    const saved = process.env.NODE_OPTIONS;
-    if (cpuProfDir) process.env.NODE_OPTIONS = `${saved ?? ''} --cpu-prof --cpu-prof-dir=${cpuProfDir}`.trim();
-    const starting = startLocalCluster(plan, { log: (line) => this.memberLog.write(line + '\n'), readyTimeoutMs: 120_000 });
+    // setting the variables around the call profiles the members and nothing else. Node 20 refuses
+    // --cpu-prof in NODE_OPTIONS, so a preloaded hook runs the profiler instead.
+    const saved = { NODE_OPTIONS: process.env.NODE_OPTIONS, BENCH_CPU_PROF_DIR: process.env.BENCH_CPU_PROF_DIR };
     if (cpuProfDir) {
-      if (saved === undefined) delete process.env.NODE_OPTIONS;
-      else process.env.NODE_OPTIONS = saved;
+      process.env.NODE_OPTIONS = `${saved.NODE_OPTIONS ?? ''} --import ${PROFILER_HOOK}`.trim();
+      process.env.BENCH_CPU_PROF_DIR = cpuProfDir;
+    }
+    const starting = startLocalCluster(plan, {
+      log: (line) => {
+        if (!this.memberLog.writableEnded) this.memberLog.write(line + '\n');
+      },
+      readyTimeoutMs: 120_000,
+    });
+    if (cpuProfDir) {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
     }
     const cluster = await starting;
     cluster.unexpectedExit.then((e) => this.options.log(`lifeboat member ${e.name} exited on its own (${e.signal ?? e.code}); see ${join(this.options.workDir, 'members.log')}`));

@@ -8,6 +8,7 @@ import { Prng } from './prng.js';
 import { TraceHash } from './trace-hash.js';
 import { SimNetwork } from './network.js';
 import { drawFaultPlan, type FaultClass, type FaultPlan } from './fault-plan.js';
+import type { SeedResult, SimOptions } from './sim-options.js';
 import { SimDisk } from './sim-disk.js';
 import { DurableState } from './durable-state.js';
 import { WalDisk, WalDurableState } from './wal-durable-state.js';
@@ -15,58 +16,14 @@ import { SimMember, inConf, type ClientReply, type CrashPoint, type MemberEnv } 
 import { SafetyMonitor, SafetyViolation } from './safety-monitor.js';
 import { HistoryRecorder } from './history.js';
 import { checkLinearizable } from './linearizability.js';
-
-/** How to run one seed. */
-export interface SimOptions {
-  readonly seed: number;
-  /** Initial voters (1..7); drawn from the seed when absent. */
-  readonly members?: number;
-  /** Every fault class on (with drawn intensity) instead of a random subset. */
-  readonly allFaults?: boolean;
-  /** Time units of the fault phase, and the bound of the liveness phase. */
-  readonly faultUnits?: number;
-  readonly convergeUnits?: number;
-  /** Collect a readable trace. */
-  readonly verbose?: boolean;
-  /** Self-test: let the core commit prior-term entries by counting (Raft's Figure 8 bug). */
-  readonly priorTermCounting?: boolean;
-  /** Self-test: members answer reads from local state without ReadIndex. */
-  readonly staleReads?: boolean;
-  /** Self-test: this member skips applying puts now and then. */
-  readonly dropApplyOn?: number;
-  /** Skip the direct check of the Figure 8 commit rule, so only its consequences can be caught. */
-  readonly skipCommitRuleCheck?: boolean;
-  /** Overrides of the drawn fault plan (the self-test uses a hostile mix). */
-  readonly plan?: Partial<FaultPlan>;
-  /** Members keep their state in src/storage's real WAL and snapshot files on its faulty in-memory file system. */
-  readonly realStorage?: boolean;
-  /** Overrides of the drawn message size limit (1 sends one entry per App). */
-  readonly maxSizePerMsg?: number;
-}
-
-export interface SeedResult {
-  readonly seed: number;
-  readonly ok: boolean;
-  /** The violated property when !ok, e.g. "election-safety", "liveness", "linearizability". */
-  readonly property?: string;
-  readonly detail?: string;
-  readonly traceHash: string;
-  readonly classes: readonly FaultClass[];
-  readonly stats: Record<string, number>;
-  readonly trace: readonly string[];
-}
+import { ClientFleet, type ClientRequest } from './sim-clients.js';
+import { describeMessage } from './describe-message.js';
+import { convergenceProblem } from './convergence.js';
 
 type Payload =
   | { readonly kind: 'raft'; readonly msg: Message }
-  | { readonly kind: 'req'; readonly clientNo: number; readonly op: number; readonly get: boolean; readonly key: string; readonly value: string }
+  | ClientRequest
   | { readonly kind: 'resp'; readonly reply: ClientReply };
-
-interface Client {
-  readonly no: number;
-  readonly name: string;
-  guess: NodeId;
-  pending: { op: number; deadline: number } | null;
-}
 
 /** Simulated time units per raft tick; network delays are in units, so several fit in a tick. */
 const TICK_UNITS = 10;
@@ -78,6 +35,8 @@ const CRASH_POINTS: readonly CrashPoint[] = ['before-persist', 'torn-persist', '
 export function memberId(n: number): NodeId {
   return (0x1000 + n).toString(16).padStart(16, '0');
 }
+
+export type { SeedResult, SimOptions } from './sim-options.js';
 
 /** Runs one seed to completion and reports the first violation, if any. */
 export function runSeed(options: SimOptions): SeedResult {
@@ -94,8 +53,7 @@ class Simulation {
   private readonly net: SimNetwork<Payload>;
   private readonly members = new Map<NodeId, SimMember>();
   private readonly ids: NodeId[] = [];
-  private readonly clients: Client[] = [];
-  private readonly keys: string[] = [];
+  private readonly clients: ClientFleet;
   private readonly tickPhase = new Map<NodeId, number>();
   /** Units between ticks, per member: differing periods model clocks running at different rates. */
   private readonly tickPeriod = new Map<NodeId, number>();
@@ -149,9 +107,13 @@ class Simulation {
     }
     for (const id of genesis.voters) this.members.get(id)!.start(this.rng.fork());
     const nClients = this.rng.range(1, 4);
-    for (let i = 0; i < nClients; i++) this.clients.push({ no: i, name: `client-${i}`, guess: '', pending: null });
     const nKeys = this.rng.range(1, 4);
-    for (let i = 0; i < nKeys; i++) this.keys.push(`k${i}`);
+    const keys = Array.from({ length: nKeys }, (_, i) => `k${i}`);
+    // Client traffic may be delayed or lost but never duplicated: a duplicated put would be a
+    // client retry, which a register without deduplication cannot absorb.
+    this.clients = new ClientFleet(this.rng, this.history, nClients, keys, CLIENT_TIMEOUT_UNITS, (client, member, req) =>
+      this.net.send(client, member, req, this.now, true, false),
+    );
     this.log(`seed ${opts.seed}: ${n} voters, universe ${universe}, ${nClients} clients, ${nKeys} keys, ` +
       `checkQuorum=${checkQuorum} preVote=${preVote} maxSizePerMsg=${maxSizePerMsg} maxInflight=${maxInflightMsgs}, faults [${this.classes.join(' ')}] ${JSON.stringify(this.plan)}`);
   }
@@ -219,7 +181,7 @@ class Simulation {
       this.stats.units = this.now;
       if (converged !== '') return this.result('liveness', `no convergence within ${convergeUnits} units after faults stopped: ${converged}`);
       // Let clients' last answers arrive, then settle every open op as unknown.
-      for (const c of this.clients) if (c.pending) this.history.timeout(c.pending.op);
+      this.clients.settle();
       const ops = this.history.operations();
       this.stats.ops = ops.length;
       this.stats.unknownOps = ops.filter((o) => o.ret === Infinity).length;
@@ -239,6 +201,7 @@ class Simulation {
   private result(property: string | undefined, detail: string | undefined): SeedResult {
     this.stats.units = this.now;
     this.stats.checks = this.monitor.checks;
+    this.stats.okOps = this.clients.ok;
     this.stats.committed = this.monitor.highestCommitted;
     this.hash.addString(`end:${property ?? 'ok'}`);
     if (property) this.log(`VIOLATION ${property}: ${detail}`);
@@ -273,7 +236,7 @@ class Simulation {
       const m = this.members.get(id)!;
       if (m.isUp && !m.paused && (this.now + this.tickPhase.get(id)!) % this.tickPeriod.get(id)! === 0) m.tick();
     }
-    this.driveClients();
+    this.clients.drive(this.now, this.faulting, this.plan.clientRate, this.ids);
     for (const id of this.rng.shuffle(this.ids)) {
       const m = this.members.get(id)!;
       if (!m.isUp || m.paused) continue;
@@ -304,13 +267,13 @@ class Simulation {
     for (let p = this.net.nextDue(this.now); p; p = this.net.nextDue(this.now)) {
       const pl = p.payload;
       if (pl.kind === 'resp') {
-        this.clientReply(p.to, pl.reply);
+        this.clients.reply(p.to, pl.reply);
         continue;
       }
       const m = this.members.get(p.to);
       if (pl.kind === 'req') {
         // A stopped process refuses the connection: the client knows nothing was done.
-        if (!m || !m.isUp) this.clientReply(p.from, { op: pl.op, kind: 'dropped' });
+        if (!m || !m.isUp) this.clients.reply(p.from, { op: pl.op, kind: 'dropped' });
         if (!m || !m.isUp || m.paused) continue; // a paused one leaves the client to time out
         if (pl.get) m.clientGet(p.from, pl.op, pl.key);
         else m.clientPut(p.from, pl.clientNo, pl.op, pl.key, pl.value);
@@ -329,7 +292,7 @@ class Simulation {
       }
       this.stats.delivered++;
       this.hash.addString(`D${msg.from}>${msg.to}:${msg.type}:${msg.term}:${msg.logTerm}:${msg.index}:${msg.commit}:${msg.entries.length}:${msg.reject ? 1 : 0}`);
-      if (this.opts.verbose) this.log(`deliver ${describe(msg)}`);
+      if (this.opts.verbose) this.log(`deliver ${describeMessage(msg)}`);
       m.step(msg);
       if (msg.type === MessageType.Snap) {
         this.stats.snapshotsSent++;
@@ -544,75 +507,10 @@ class Simulation {
     this.log('faults stop; the cluster must converge');
   }
 
-  // ---- clients ----
-
-  private driveClients(): void {
-    for (const c of this.clients) {
-      if (c.pending && this.now >= c.pending.deadline) {
-        this.history.timeout(c.pending.op);
-        c.pending = null;
-        c.guess = '';
-      }
-      if (c.pending || !this.faulting || !this.rng.chance(this.plan.clientRate)) continue;
-      const get = this.rng.chance(0.5);
-      const key = this.rng.pick(this.keys);
-      const value = get ? '' : `c${c.no}.${this.stats.ops++}`;
-      const op = this.history.invoke(c.no, get ? 'get' : 'put', key, get ? null : value);
-      const target = c.guess !== '' ? c.guess : this.rng.pick(this.ids);
-      c.pending = { op, deadline: this.now + CLIENT_TIMEOUT_UNITS };
-      // Client traffic may be delayed or lost but never duplicated: a duplicated put would be a
-      // client retry, which a register without deduplication cannot absorb.
-      this.net.send(c.name, target, { kind: 'req', clientNo: c.no, op, get, key, value }, this.now, true, false);
-    }
-  }
-
-  private clientReply(name: string, reply: ClientReply): void {
-    const c = this.clients.find((x) => x.name === name);
-    if (!c || !c.pending || c.pending.op !== reply.op) return;
-    c.pending = null;
-    if (reply.kind === 'ok') {
-      this.history.ok(reply.op, reply.value);
-      this.stats.okOps++;
-    } else {
-      this.history.fail(reply.op);
-      c.guess = reply.kind === 'not-leader' ? reply.hint : '';
-    }
-  }
-
   // ---- liveness ----
 
   /** '' when converged; otherwise why not yet. */
   private convergence(): string {
-    // Judge by the highest-term leader's configuration. A member removed while cut off may still
-    // think it leads an old term (without CheckQuorum and PreVote nobody tells it otherwise);
-    // it is outside the cluster and does not count, but two leaders inside it do.
-    const leader = this.currentLeader();
-    if (!leader) return 'no leader';
-    const inside = [...this.members.values()].filter((m) => m.isLeader && inConf(leader.confState, m.id));
-    if (inside.length !== 1) return `${inside.length} leaders inside the configuration`;
-    const st = leader.raftStatus()!;
-    if (st.commit !== st.lastIndex) return `leader ${leader.id} commit ${st.commit} < last ${st.lastIndex}`;
-    const cs = leader.confState;
-    if (!inConf(cs, leader.id)) return `leader ${leader.id} is not in its own configuration`;
-    const state = leader.stateDigest();
-    for (const id of [...cs.voters, ...cs.learners]) {
-      const m = this.members.get(id)!;
-      if (!m.isUp) return `${id} is ${m.status}`;
-      if (m.paused) return `${id} is paused`;
-      if (m.leader !== leader.id) return `${id} follows '${m.leader}' not ${leader.id}`;
-      if (m.applied !== st.commit) return `${id} applied ${m.applied}, leader commit ${st.commit}`;
-      if (m.stateDigest() !== state) return `${id} state differs from the leader's at ${m.applied}`;
-    }
-    return '';
+    return convergenceProblem(this.members, this.currentLeader());
   }
-}
-
-function describe(m: Message): string {
-  const parts = [`${m.from.slice(-2)}->${m.to.slice(-2)} ${m.type} t${m.term}`];
-  if (m.logTerm || m.index) parts.push(`log ${m.logTerm}/${m.index}`);
-  if (m.commit) parts.push(`commit ${m.commit}`);
-  if (m.entries.length) parts.push(`entries [${m.entries[0]!.index}..${m.entries[m.entries.length - 1]!.index}]`);
-  if (m.reject) parts.push(`reject hint ${m.rejectHint}`);
-  if (m.snapshot) parts.push(`snapshot ${m.snapshot.metadata.index}/${m.snapshot.metadata.term}`);
-  return parts.join(' ');
 }

@@ -18,6 +18,11 @@ export interface RaftConfig {
   maxSizePerMsg?: number;
   /** App messages in flight per follower before pausing (default 256). */
   maxInflightMsgs?: number;
+  /**
+   * Bytes of proposed entry data a leader holds uncommitted before it drops new proposals
+   * (default unlimited). Bounds the log a leader builds while it cannot reach a quorum.
+   */
+  maxUncommittedEntriesSize?: number;
   /** Bytes of committed entry data handed to the application per Ready (default unlimited). */
   maxCommittedSizePerReady?: number;
   /** A leader steps down without a quorum's contact within an election timeout (default true). */

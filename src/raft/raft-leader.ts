@@ -8,6 +8,7 @@ import { VoteResult } from './quorum.js';
 import type { Raft } from './raft.js';
 import { EntryType, MessageType, NO_NODE, Role } from './types.js';
 import type { Entry, Message, NodeId, Snapshot } from './types.js';
+import { entriesSize } from './util.js';
 
 /** Sends an App (or a snapshot) to `to` if its progress allows; true when something was sent. */
 export function maybeSendAppend(r: Raft, to: NodeId, sendIfEmpty: boolean): boolean {
@@ -147,10 +148,14 @@ function leaderPropose(r: Raft, m: Message): void {
   if (m.entries.length === 0) throw new Error(`${r.id} stepped an empty proposal`);
   if (!r.trk.progress.has(r.id)) throw new ProposalDroppedError('this member was removed from the cluster');
   if (r.leadTransferee !== NO_NODE) throw new ProposalDroppedError('leadership transfer in progress');
+  if (!r.increaseUncommittedSize(entriesSize(m.entries))) {
+    throw new ProposalDroppedError('too much proposed data is still uncommitted');
+  }
   const ents = m.entries.slice();
   for (let i = 0; i < ents.length; i++) {
     if (ents[i]!.type !== EntryType.ConfChange) continue;
     if (r.pendingConfIndex > r.raftLog.applied) {
+      r.reduceUncommittedSize(entriesSize(m.entries));
       throw new ProposalDroppedError('a configuration change is already pending');
     }
     r.pendingConfIndex = r.raftLog.lastIndex() + i + 1;

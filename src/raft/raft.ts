@@ -65,6 +65,9 @@ export class Raft {
   private readonly checkQuorum: boolean;
   private readonly preVote: boolean;
   readonly maxMsgSize: number;
+  private readonly maxUncommittedSize: number;
+  /** Leader: data bytes of entries appended in this term and not yet applied. */
+  private uncommittedSize = 0;
   private readonly randomInt: (n: number) => number;
   private readonly unsafeCommitByCounting: boolean;
   readonly logger: { info(msg: string): void; warn(msg: string): void };
@@ -81,6 +84,7 @@ export class Raft {
     this.checkQuorum = c.checkQuorum ?? true;
     this.preVote = c.preVote ?? true;
     this.maxMsgSize = c.maxSizePerMsg ?? 1024 * 1024;
+    this.maxUncommittedSize = c.maxUncommittedEntriesSize ?? Number.MAX_SAFE_INTEGER;
     this.randomInt = c.randomInt;
     this.unsafeCommitByCounting = c.testingKnobs?.commitEntriesFromPriorTermsByCounting === true;
     this.logger = c.logger ?? NOOP_LOGGER;
@@ -219,6 +223,7 @@ export class Raft {
       pr.inflights.reset();
     }
     this.pendingConfIndex = 0;
+    this.uncommittedSize = 0;
     this.readOnly = new ReadOnly();
     this.pendingReadIndexMessages = [];
   }
@@ -250,6 +255,21 @@ export class Raft {
     this.lead = NO_NODE;
     this.role = Role.PreCandidate;
     this.logger.info(`${this.id} became pre-candidate at term ${this.term}`);
+  }
+
+  /**
+   * Accounts for proposals of `size` data bytes; false when they would push the leader past
+   * its uncommitted limit. A lone proposal is always let in, however large.
+   */
+  increaseUncommittedSize(size: number): boolean {
+    if (this.uncommittedSize > 0 && size > 0 && this.uncommittedSize + size > this.maxUncommittedSize) return false;
+    this.uncommittedSize += size;
+    return true;
+  }
+
+  /** Releases the bytes of entries the application has now applied. */
+  reduceUncommittedSize(size: number): void {
+    this.uncommittedSize = Math.max(0, this.uncommittedSize - size);
   }
 
   /** Takes leadership after winning an election: resets progress and appends the no-op. */

@@ -5,7 +5,8 @@ import type { RaftConfig, RaftStatus } from './config.js';
 import { ProposalDroppedError } from './errors.js';
 import { Raft } from './raft.js';
 import { flushProposals } from './raft-leader.js';
-import { EntryType, MessageType, message } from './types.js';
+import { EntryType, MessageType, message, Role } from './types.js';
+import { entriesSize } from './util.js';
 import type { ConfChange, ConfState, HardState, Message, NodeId, Ready, SoftState } from './types.js';
 
 function sameHardState(a: HardState, b: HardState): boolean {
@@ -149,7 +150,10 @@ export class RawNode {
       log.stableSnapTo(rd.snapshot.metadata.index);
       if (rd.snapshot.metadata.index > log.applied) log.appliedTo(rd.snapshot.metadata.index);
     }
-    if (rd.committedEntries.length > 0) log.appliedTo(rd.committedEntries[rd.committedEntries.length - 1]!.index);
+    if (rd.committedEntries.length > 0) {
+      log.appliedTo(rd.committedEntries[rd.committedEntries.length - 1]!.index);
+      if (this.raft.role === Role.Leader) this.raft.reduceUncommittedSize(entriesSize(rd.committedEntries));
+    }
   }
 
   /** This member's state (progress only on the leader). */

@@ -20,6 +20,7 @@ export interface MemberOptions {
   checkQuorum?: boolean;
   maxInflightMsgs?: number;
   maxSizePerMsg?: number;
+  maxUncommittedEntriesSize?: number;
   randomInt?: (n: number) => number;
   testingKnobs?: RaftConfig['testingKnobs'];
 }
@@ -61,6 +62,7 @@ export class Member {
       checkQuorum: this.opts.checkQuorum,
       maxInflightMsgs: this.opts.maxInflightMsgs,
       maxSizePerMsg: this.opts.maxSizePerMsg,
+      maxUncommittedEntriesSize: this.opts.maxUncommittedEntriesSize,
       testingKnobs: this.opts.testingKnobs,
       applied,
     });

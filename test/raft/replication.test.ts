@@ -233,3 +233,25 @@ test('a duplicated old rejection does not set back a follower that has caught up
   assert.equal(after.next, before.next);
   assert.equal(net.queue.filter((m) => m.type === MessageType.App).length, 0);
 });
+
+test('a leader cut off from its quorum drops proposals once too much data is uncommitted, and takes them again after commit', () => {
+  const net = new Network(['a', 'b', 'c'], { checkQuorum: false, maxUncommittedEntriesSize: 100 });
+  net.elect('a');
+  const a = net.get('a');
+  net.isolate('a');
+  const payload = new Uint8Array(30);
+  let accepted = 0;
+  for (let i = 0; i < 10; i++) {
+    try {
+      a.node.propose(payload);
+      accepted++;
+    } catch (e) {
+      assert.equal((e as Error).name, 'ProposalDroppedError');
+    }
+  }
+  assert.equal(accepted, 3, '3 x 30 bytes fit under 100, the fourth does not');
+  net.heal();
+  net.stabilize();
+  net.tickAll(2);
+  a.node.propose(payload);
+});

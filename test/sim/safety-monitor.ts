@@ -2,7 +2,7 @@
 // members persisted or applied, never on the core's private state, so a violation is one a
 // real deployment could suffer.
 
-import type { Entry, HardState, NodeId, Snapshot } from '../../src/raft/types.js';
+import { MessageType, type Entry, type HardState, type Message, type NodeId, type Snapshot } from '../../src/raft/types.js';
 import type { SimDisk } from './sim-disk.js';
 import type { PersistObserver } from './durable-state.js';
 
@@ -39,6 +39,8 @@ export class SafetyMonitor {
   private readonly stateAt = new Map<number, string>();
   /** Per member: the highest commit index already registered from its disk. */
   private readonly commitSeen = new Map<NodeId, number>();
+  /** Per member: the last term and vote it made durable (a vote, once cast, binds the whole term). */
+  private readonly votes = new Map<NodeId, { term: number; vote: NodeId }>();
   /** Per member: the highest commit index known synced on its disk. */
   private readonly commitSynced = new Map<NodeId, number>();
   checks = 0;
@@ -86,6 +88,12 @@ export class SafetyMonitor {
 
   private hardStatePersisted(member: NodeId, hs: HardState, disk: SimDisk, term: number): void {
     this.checks++;
+    const v = this.votes.get(member);
+    if (v && hs.term < v.term) throw new SafetyViolation('term-regressed', `${member} persisted term ${hs.term} after ${v.term}`);
+    if (v && hs.term === v.term && v.vote !== '' && hs.vote !== v.vote) {
+      throw new SafetyViolation('double-vote', `${member} voted for ${v.vote} and then ${hs.vote || 'nobody'} in term ${hs.term}`);
+    }
+    this.votes.set(member, { term: hs.term, vote: hs.vote });
     const from = this.commitSeen.get(member) ?? 0;
     // Only a synced commit index must never go back: an unsynced one may be lost in a crash.
     const synced = this.commitSynced.get(member) ?? 0;
@@ -175,6 +183,27 @@ export class SafetyMonitor {
     this.checks++;
     if (this.checkCommitRule && termAtCommit !== term) {
       throw new SafetyViolation('leader-commit-rule', `${member}, leader of term ${term}, advanced commit to ${commit} whose entry has term ${termAtCommit}`);
+    }
+  }
+
+  /**
+   * A member is about to send `m`: what the message vouches for must already be durable (the
+   * Ready contract). A granted vote needs the vote (or a later term) on disk, an append acknowledgement the
+   * entries, and any message its term (pre-votes excepted: they run ahead of the term).
+   */
+  messageSent(member: NodeId, m: Message, disk: SimDisk): void {
+    this.checks++;
+    const hs = disk.syncedHardState;
+    if (m.type === MessageType.PreVote || m.type === MessageType.PreVoteResp) return;
+    if (m.term > hs.term) {
+      throw new SafetyViolation('term-not-durable', `${member} sent ${m.type} in term ${m.term} with term ${hs.term} on disk`);
+    }
+    // A later term on disk also binds: the member can never vote in the earlier one again.
+    if (m.type === MessageType.VoteResp && !m.reject && hs.term === m.term && hs.vote !== m.to) {
+      throw new SafetyViolation('vote-not-durable', `${member} granted its term-${m.term} vote to ${m.to} with ${JSON.stringify(hs)} on disk`);
+    }
+    if (m.type === MessageType.AppResp && !m.reject && m.index > disk.lastIndex) {
+      throw new SafetyViolation('ack-not-durable', `${member} acknowledged index ${m.index} with only ${disk.lastIndex} on disk`);
     }
   }
 

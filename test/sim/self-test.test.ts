@@ -30,3 +30,10 @@ test('a member that skips applying some entries is caught by the state machine s
   assert.ok(found.length > 0, 'no seed noticed the divergent member');
   assert.ok(found.every((f) => f.property === 'state-machine-safety' || f.property === 'snapshot-state'), JSON.stringify(found));
 });
+
+test('a member that sends before persisting is caught by the Ready contract checks', () => {
+  const found = failures(5, { sendBeforePersist: true, members: 3 });
+  assert.ok(found.length > 0, 'no seed noticed messages leaving before their state was durable');
+  const contract = ['term-not-durable', 'vote-not-durable', 'ack-not-durable'];
+  assert.ok(found.every((f) => contract.includes(f.property)), JSON.stringify(found));
+});

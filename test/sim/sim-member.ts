@@ -60,7 +60,11 @@ export interface MemberEnv {
   confApplied(member: NodeId, cc: ConfChange, cs: ConfState, index: number, replayed: boolean): void;
   trace(line: string): void;
   /** Self-test hooks that break the member on purpose. */
-  readonly inject: { readonly staleReads?: boolean; readonly dropApply?: (member: NodeId, index: number) => boolean };
+  readonly inject: {
+    readonly staleReads?: boolean;
+    readonly dropApply?: (member: NodeId, index: number) => boolean;
+    readonly sendBeforePersist?: boolean;
+  };
 }
 
 export type MemberStatus = 'unborn' | 'up' | 'down' | 'removed';
@@ -264,6 +268,8 @@ export class SimMember {
       this.durable!.persistTorn(rd, this.env.tearRng);
       return this.crashIn(cp);
     }
+    // Broken on purpose: messages leave before the state they vouch for is durable.
+    if (this.env.inject.sendBeforePersist) for (const m of rd.messages) this.env.monitor.messageSent(this.id, m, this.disk);
     const leaderBefore = this.role === Role.Leader ? this.term : -1;
     const commitBefore = this.disk.hardState.commit;
     this.durable!.persistReady(rd);
@@ -277,7 +283,10 @@ export class SimMember {
     }
     if (this.role === Role.Leader) this.env.monitor.leader(this.id, this.term, this.disk);
     if (cp === 'after-persist') return this.crashIn(cp);
-    for (const m of rd.messages) this.env.send(m);
+    for (const m of rd.messages) {
+      this.env.monitor.messageSent(this.id, m, this.disk);
+      this.env.send(m);
+    }
     if (cp === 'after-send') return this.crashIn(cp);
     this.apply(node, rd);
     if (cp === 'after-apply') return this.crashIn(cp);

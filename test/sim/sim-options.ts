@@ -18,6 +18,8 @@ export interface SimOptions {
   readonly priorTermCounting?: boolean;
   /** Self-test: members answer reads from local state without ReadIndex. */
   readonly staleReads?: boolean;
+  /** Self-test: members send a Ready's messages before persisting it. */
+  readonly sendBeforePersist?: boolean;
   /** Self-test: this member skips applying puts now and then. */
   readonly dropApplyOn?: number;
   /** Skip the direct check of the Figure 8 commit rule, so only its consequences can be caught. */

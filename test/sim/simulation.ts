@@ -151,6 +151,7 @@ class Simulation {
       trace: (line) => this.log(line),
       inject: {
         staleReads: opts.staleReads,
+        sendBeforePersist: opts.sendBeforePersist,
         dropApply:
           opts.dropApplyOn === undefined
             ? undefined

@@ -83,7 +83,7 @@ export class Member implements MemberService {
   private holdPeerMessages = false;
   private heldMessages: Message[] = [];
   /** Counters for profiling the loop (logged at stop when LIFEBOAT_DEBUG_STATS is set). */
-  private readonly stats = { readies: 0, saves: 0, saveMs: 0, entries: 0, messages: 0 };
+  private readonly stats = { readies: 0, saves: 0, saveMs: 0, entries: 0, messages: 0, writes: 0, writeMs: 0 };
   private resolveStopped!: (err: Error | undefined) => void;
   /** Settles when the member stops: with an error when it stopped because something failed. */
   readonly stopped: Promise<Error | undefined>;
@@ -479,7 +479,10 @@ export class Member implements MemberService {
       this.writes.fail(id, err instanceof ProposalDroppedError ? new NoLeaderError() : err);
     }
     this.wake();
+    const t0 = performance.now();
     const { response } = await done;
+    this.stats.writeMs += performance.now() - t0;
+    this.stats.writes++;
     return { response, header: this.header() };
   }
 

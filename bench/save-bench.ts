@@ -28,13 +28,17 @@ export interface SaveBenchResult {
   readonly dataMBps: number;
   /** Median peak RSS of the saving process, MiB. */
   readonly peakRssMiB: number;
+  /** Median CPU seconds (user + system) of the saving process: less sensitive than wall time to a busy machine. */
+  readonly cpuSeconds: number;
   /** Median phase timings from the manifest (ms). */
   readonly streamMs: number;
   readonly uploadMs: number;
   readonly verifyMs: number;
   /** `zstd -3` of the raw snapshot file alone, seconds (reference: etcd's pipeline compresses after saving). */
   readonly zstdCliSeconds?: number;
-  readonly runs: readonly { seconds: number; peakRssMiB: number }[];
+  /** The same, CPU seconds (user + system). */
+  readonly zstdCliCpuSeconds?: number;
+  readonly runs: readonly { seconds: number; cpuSeconds: number; peakRssMiB: number }[];
 }
 
 /** Records whose values are random bytes (incompressible) or a k8s-like mix (JSON text with random IDs, ~3x). */
@@ -88,19 +92,24 @@ function serveFile(path: string): Promise<{ server: Server; url: string }> {
 }
 
 /** Runs the CLI once; resolves with its wall time, peak RSS (VmHWM, sampled) and JSON summary. */
-function runSave(url: string, repo: string): Promise<{ seconds: number; peakRssMiB: number; summary: Record<string, any> }> {
+function runSave(url: string, repo: string): Promise<{ seconds: number; cpuSeconds: number; peakRssMiB: number; summary: Record<string, any> }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(process.execPath, [process.env.LIFEBOAT_BENCH_BIN ?? 'bin/lifeboat', 'snapshot', 'save', '--endpoints', url, '--repo', repo, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     let peakKiB = 0;
+    let cpuTicks = 0;
     child.stdout.on('data', (c) => (out += c));
     child.stderr.on('data', (c) => (err += c));
     const sample = async () => {
       const status = await readFile(`/proc/${child.pid}/status`, 'utf8').catch(() => '');
       const m = /VmHWM:\s+(\d+) kB/.exec(status);
       if (m) peakKiB = Math.max(peakKiB, Number(m[1]));
+      // utime and stime, in clock ticks (100 per second on Linux), fields 14 and 15 after the command name.
+      const stat = await readFile(`/proc/${child.pid}/stat`, 'utf8').catch(() => '');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (fields.length > 13) cpuTicks = Math.max(cpuTicks, Number(fields[11]) + Number(fields[12]));
     };
     const timer = setInterval(() => void sample(), 20);
     child.once('error', reject);
@@ -111,7 +120,7 @@ function runSave(url: string, repo: string): Promise<{ seconds: number; peakRssM
         reject(new Error(`snapshot save exited ${code}: ${err}`));
         return;
       }
-      resolve({ seconds, peakRssMiB: peakKiB / 1024, summary: JSON.parse(out) });
+      resolve({ seconds, cpuSeconds: cpuTicks / 100, peakRssMiB: peakKiB / 1024, summary: JSON.parse(out) });
     });
   });
 }
@@ -134,10 +143,13 @@ export async function runSaveBench(records = 200_000, runs = 3, values: 'random'
       await rm(repo, { recursive: true, force: true });
     }
     let zstdCliSeconds: number | undefined;
+    let zstdCliCpuSeconds: number | undefined;
     if (spawnSync('zstd', ['--version']).status === 0) {
       const t = performance.now();
-      spawnSync('zstd', ['-3', '-q', '-f', '-o', join(dir, 'source.snap.zst'), snap]);
+      const timed = spawnSync('bash', ['-c', 'TIMEFORMAT="%U %S"; time zstd -3 -q -f -o "$0" "$1"', join(dir, 'source.snap.zst'), snap], { encoding: 'utf8' });
       zstdCliSeconds = (performance.now() - t) / 1000;
+      const [user, sys] = timed.stderr.trim().split(/\s+/).map(Number);
+      if (Number.isFinite(user) && Number.isFinite(sys)) zstdCliCpuSeconds = user! + sys!;
     }
     const last = results[results.length - 1]!.summary;
     const seconds = median(results.map((r) => r.seconds));
@@ -150,11 +162,13 @@ export async function runSaveBench(records = 200_000, runs = 3, values: 'random'
       seconds,
       dataMBps: last.dataBytes / 1e6 / seconds,
       peakRssMiB: median(results.map((r) => r.peakRssMiB)),
+      cpuSeconds: median(results.map((r) => r.cpuSeconds)),
       streamMs: median(results.map((r) => r.summary.durations.streamMs)),
       uploadMs: median(results.map((r) => r.summary.durations.uploadMs)),
       verifyMs: median(results.map((r) => r.summary.durations.verifyMs)),
       zstdCliSeconds,
-      runs: results.map((r) => ({ seconds: Math.round(r.seconds * 1000) / 1000, peakRssMiB: Math.round(r.peakRssMiB) })),
+      zstdCliCpuSeconds,
+      runs: results.map((r) => ({ seconds: Math.round(r.seconds * 1000) / 1000, cpuSeconds: r.cpuSeconds, peakRssMiB: Math.round(r.peakRssMiB) })),
     };
   } finally {
     server?.close();
@@ -170,6 +184,6 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   console.log(JSON.stringify(r, null, 2));
   console.log(
     `snapshot save, ${records} x 1 KiB (${values} values): ${r.seconds.toFixed(2)} s wall, ${r.dataMBps.toFixed(0)} MB/s of key-value data, ` +
-      `peak RSS ${r.peakRssMiB.toFixed(0)} MiB; snapshot ${(r.snapshotBytes / 1e6).toFixed(0)} MB -> archive ${(r.archiveBytes / 1e6).toFixed(0)} MB`,
+      `${r.cpuSeconds.toFixed(2)} CPU s, peak RSS ${r.peakRssMiB.toFixed(0)} MiB; zstd -3 alone ${r.zstdCliSeconds?.toFixed(2)} s (${r.zstdCliCpuSeconds?.toFixed(2)} CPU s); snapshot ${(r.snapshotBytes / 1e6).toFixed(0)} MB -> archive ${(r.archiveBytes / 1e6).toFixed(0)} MB`,
   );
 }

@@ -50,7 +50,7 @@ const base: Omit<SimOptions, 'seed'> = {
   faultUnits: int('fault-units', values['fault-units']),
   // Every fault several times harder than the drawn mix: short-lived leaders, torn Readies, heavy loss.
   plan: values.hostile
-    ? { loss: 0.3, duplicate: 0.3, crash: 0.003, crashMaxUnits: 300, crashInReady: 0.02, crashNewLeader: 0.3, pause: 0.002, partition: 0.004, churn: 0.005, transfer: 0.004 }
+    ? { loss: 0.25, duplicate: 0.2, crash: 0.0015, crashMaxUnits: 300, crashInReady: 0.01, crashNewLeader: 0.2, pause: 0.001, partition: 0.002, churn: 0.004, transfer: 0.003 }
     : undefined,
 };
 

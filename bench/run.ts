@@ -2,7 +2,8 @@
 // workloads through each one's own client; one table of medians with the ratio.
 //   npm run bench [-- --quick] [-- --json FILE] [--markdown FILE] [--runs N] [--keys N] [--puts N]
 //                 [--only lifeboat|etcd] [--cpu-prof DIR]
-// --quick: 1 run, 2,000 puts per row and 20,000 keys for the snapshot rows (the labels say so).
+// --quick: 1 run, 2,000 puts per row (or 8 s) and 20,000 keys for the snapshot rows (the labels say so).
+// Full: 3 runs, 10,000 operations per latency row or 25 s, whichever ends first; 200,000 keys.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
     runs: positiveInt(values.runs, '--runs') ?? (quick ? 1 : 3),
     putsPerRun: puts,
     readsPerRun: puts,
+    maxSecondsPerRun: quick ? 8 : 25,
     keys: positiveInt(values.keys, '--keys') ?? (quick ? 20_000 : 200_000),
     putInFlight: [1, 16, 64],
     readInFlight: 16,

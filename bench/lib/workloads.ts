@@ -2,7 +2,7 @@
 // reads at 16, the bulk load, member memory, snapshot saves and restores. Each figure is kept
 // per run; the report takes medians.
 import { closedLoop, type LoopResult } from './closed-loop.js';
-import { memberMemory } from './processes.js';
+import { cpuSeconds, memberMemory } from './processes.js';
 import type { BenchSide, KvDriver } from './side.js';
 import { benchKey, ValueSource } from './values.js';
 
@@ -11,6 +11,8 @@ export interface WorkloadConfig {
   readonly runs: number;
   readonly putsPerRun: number;
   readonly readsPerRun: number;
+  /** A latency row's run also ends after this long (at 1 in flight a slow side would take forever). */
+  readonly maxSecondsPerRun: number;
   /** Keys of 1 KiB loaded before the snapshot rows. */
   readonly keys: number;
   readonly putInFlight: readonly number[];
@@ -27,6 +29,11 @@ export function rowSpecs(config: WorkloadConfig): { key: string; workload: strin
     specs.push({ key: `${id}.p99`, workload: `${label}: p99 latency`, unit: 'ms', better: 'lower' });
   };
   for (const c of config.putInFlight) loop(`put${c}`, `put 256 B, ${c} in flight`, 'puts/s');
+  for (const c of config.putInFlight) {
+    specs.push({ key: `put${c}.cpu`, workload: `put 256 B, ${c} in flight: CPU per put, 3 members together`, unit: 'ms', better: 'lower' });
+  }
+  const last = config.putInFlight[config.putInFlight.length - 1];
+  specs.push({ key: `put${last}.clientCpu`, workload: `put 256 B, ${last} in flight: CPU per put in the client`, unit: 'ms', better: 'lower', info: true });
   loop(`get${config.readInFlight}`, `linearizable get, ${config.readInFlight} in flight`, 'reads/s');
   const n = config.keys.toLocaleString('en-US');
   specs.push({ key: 'load.rate', workload: `load ${n} keys of 1 KiB, ${config.loadInFlight} in flight`, unit: 'puts/s', better: 'higher', info: true });
@@ -60,6 +67,8 @@ export async function runAll(sides: readonly BenchSide[], config: WorkloadConfig
   const results: Results = new Map(sides.map((s) => [s, { figures: {}, details: {} }]));
   const dataBytes = new Map<BenchSide, number>(sides.map((s) => [s, 0]));
   const drivers = new Map<BenchSide, KvDriver>();
+  /** How many keys the first put row wrote on each side (the read rows read those). */
+  const written = new Map<BenchSide, number>();
   const add = (side: BenchSide, key: string, value: number) => ((results.get(side)!.figures[key] ??= []).push(value));
   const addLoop = (side: BenchSide, id: string, r: LoopResult) => {
     add(side, `${id}.rate`, r.opsPerSecond);
@@ -81,14 +90,14 @@ export async function runAll(sides: readonly BenchSide[], config: WorkloadConfig
       }
     }
   };
-  const putAll = (side: BenchSide, prefix: string, total: number, inFlight: number, values: ValueSource) => {
+  const putAll = (side: BenchSide, prefix: string, total: number, inFlight: number, values: ValueSource, maxSeconds = Infinity) => {
     const driver = drivers.get(side)!;
     return closedLoop(total, inFlight, async (i) => {
       const key = benchKey(prefix, i);
       const value = values.next();
       await driver.put(key, value);
       dataBytes.set(side, dataBytes.get(side)! + key.length + value.length);
-    });
+    }, maxSeconds);
   };
   const small = new ValueSource(256);
   const big = new ValueSource(1024);
@@ -101,19 +110,27 @@ export async function runAll(sides: readonly BenchSide[], config: WorkloadConfig
     for (let run = 0; run < config.runs; run++) {
       for (const c of config.putInFlight) {
         await each(async (side) => {
-          const r = await putAll(side, `/put-c${c}-r${run}`, config.putsPerRun, c, small);
-          log(`${side.name}: put, ${c} in flight, run ${run + 1}: ${Math.round(r.opsPerSecond)}/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms`);
+          const cpu0 = cpuSeconds(side.memberPids());
+          const client0 = process.cpuUsage();
+          const r = await putAll(side, `/put-c${c}-r${run}`, config.putsPerRun, c, small, config.maxSecondsPerRun);
+          const client = process.cpuUsage(client0);
+          const memberMs = ((cpuSeconds(side.memberPids()) - cpu0) * 1000) / r.ops;
+          const clientMs = (client.user + client.system) / 1000 / r.ops;
+          if (run === 0 && c === config.putInFlight[0]) written.set(side, r.ops);
+          log(`${side.name}: put, ${c} in flight, run ${run + 1}: ${r.ops} puts, ${Math.round(r.opsPerSecond)}/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms; CPU per put ${memberMs.toFixed(3)} ms in members, ${clientMs.toFixed(3)} ms in the client`);
           addLoop(side, `put${c}`, r);
+          add(side, `put${c}.cpu`, memberMs);
+          add(side, `put${c}.clientCpu`, clientMs);
         });
       }
     }
-    const readable = Math.min(config.putsPerRun, 10_000);
     const readPrefix = `/put-c${config.putInFlight[0]}-r0`;
     for (let run = 0; run < config.runs; run++) {
       await each(async (side) => {
         const driver = drivers.get(side)!;
-        const r = await closedLoop(config.readsPerRun, config.readInFlight, (i) => driver.get(benchKey(readPrefix, i % readable)));
-        log(`${side.name}: get, ${config.readInFlight} in flight, run ${run + 1}: ${Math.round(r.opsPerSecond)}/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms`);
+        const readable = Math.max(1, written.get(side) ?? 1);
+        const r = await closedLoop(config.readsPerRun, config.readInFlight, (i) => driver.get(benchKey(readPrefix, i % readable)), config.maxSecondsPerRun);
+        log(`${side.name}: get, ${config.readInFlight} in flight, run ${run + 1}: ${r.ops} reads, ${Math.round(r.opsPerSecond)}/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms`);
         addLoop(side, `get${config.readInFlight}`, r);
       });
     }

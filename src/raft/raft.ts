@@ -298,7 +298,7 @@ export class Raft {
 
   private hasUnappliedConfChanges(): boolean {
     if (this.raftLog.applied >= this.raftLog.committed) return false;
-    let lo = this.raftLog.applied + 1;
+    let lo = Math.max(this.raftLog.applied + 1, this.raftLog.firstIndex());
     const hi = this.raftLog.committed + 1;
     while (lo < hi) {
       const ents = this.raftLog.slice(lo, hi, this.maxMsgSize);

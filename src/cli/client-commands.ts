@@ -247,6 +247,28 @@ function statusJson(s: StatusResult): Record<string, unknown> {
 }
 
 function registerEndpointCommands(endpoint: Command): void {
+  addClientOptions(endpoint.command('health').description('whether each endpoint has a leader and serves a linearizable read'))
+    .action(action(async (ctx, flags: ClientFlags) => {
+      const endpoints = parseEndpoints(flags.endpoints);
+      const results = await withClient(ctx, flags, (c) => Promise.all(endpoints.map((e) => c.health(e))));
+      const healthy = results.filter((r) => r.healthy).length;
+      if (healthy === 0) {
+        throw new ClusterUnavailableError(
+          `endpoint health: no endpoint is healthy (${results.map((r) => `${r.endpoint}: ${r.error}`).join('; ')})`,
+          `check that a quorum of members is up and that ${endpoints.join(', ')} are the right endpoints`,
+        );
+      }
+      if (ctx.json) {
+        printJson('lifeboat.endpoint-health/v1', { endpoints: results });
+      } else {
+        for (const r of results) {
+          if (r.healthy) writeLine(`${r.endpoint} is healthy: took ${r.tookMs} ms`);
+          else log(`${r.endpoint} is unhealthy: ${r.error ?? 'unknown'}`);
+        }
+      }
+      return healthy === results.length ? ExitCode.ok : ExitCode.failure;
+    }));
+
   addClientOptions(endpoint.command('status').description('status of every endpoint: ID, leader, revision, raft term and index, db size'))
     .action(action(async (ctx, flags: ClientFlags) => {
       const endpoints = parseEndpoints(flags.endpoints);

@@ -197,6 +197,23 @@ export class LifeboatClient {
     return decodeStatus(e!, value);
   }
 
+  /** etcd's GET /health of one endpoint: healthy when it has a leader and a linearizable read completes. */
+  async health(endpoint: string): Promise<{ endpoint: string; healthy: boolean; tookMs: number; error?: string }> {
+    const [e] = parseEndpoints(endpoint);
+    const started = Date.now();
+    try {
+      const res = await fetch(`${e}/health`, { signal: this.signal ? AbortSignal.any([this.signal, AbortSignal.timeout(this.timeoutMs)]) : AbortSignal.timeout(this.timeoutMs) });
+      const body = (await res.json()) as { health?: string };
+      const healthy = res.status === 200 && body.health === 'true';
+      return { endpoint: e!, healthy, tookMs: Date.now() - started, ...(healthy ? {} : { error: `unhealthy (HTTP ${res.status})` }) };
+    } catch (err) {
+      if (this.signal?.aborted) throw this.abortReason();
+      const cause = (err as { cause?: { code?: string } }).cause?.code;
+      const reason = err instanceof Error && err.name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : cause === 'ECONNREFUSED' ? 'connection refused' : String(cause ?? (err as Error).message);
+      return { endpoint: e!, healthy: false, tookMs: Date.now() - started, error: reason };
+    }
+  }
+
   /** The KV hash at a revision (0 = current), from one endpoint or the first that answers. */
   async hashKV(revision = 0, endpoint?: string): Promise<HashKVResult> {
     const only = endpoint === undefined ? undefined : parseEndpoints(endpoint)[0];

@@ -87,7 +87,7 @@ test('member list, add and remove print IDs in hex and the settings the new memb
     assert.match(add.stdout, /LIFEBOAT_INITIAL_CLUSTER_STATE="existing"/);
     const id = member.memberList[1]!.id;
     const promote = await run(['member', 'promote', id, ...e]);
-    assert.equal(promote.code, 1);
+    assert.equal(promote.code, 1, promote.stderr);
     assert.match(promote.stderr, /in sync with leader\nhint: wait until the learner has caught up/);
     assert.equal((await run(['member', 'remove', id, ...e])).code, 0);
     const missing = await run(['member', 'remove', id, ...e]);
@@ -101,16 +101,34 @@ test('an unreachable cluster exits with 3 and a hint that names the endpoints', 
   const dead = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   await new Promise<void>((r) => server.close(() => r()));
   const r = await run(['get', 'k', '--endpoints', dead, '--command-timeout', '1s']);
-  assert.equal(r.code, 3);
+  assert.equal(r.code, 3, r.stderr);
   assert.match(r.stderr, /connection refused/);
   assert.ok(r.stderr.split('\n')[1]!.startsWith('hint:') && r.stderr.includes(dead), r.stderr);
   const status = await run(['endpoint', 'status', '--json', '--endpoints', dead]);
-  assert.equal(status.code, 3);
+  assert.equal(status.code, 3, status.stderr);
   assert.equal(JSON.parse(status.stdout).schema, 'lifeboat.error/v1');
 });
 
 test('a malformed --endpoints is a usage error (exit 2) that names the flag', async () => {
   const r = await run(['get', 'k', '--endpoints', 'ftp://x:1']);
-  assert.equal(r.code, 2);
+  assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /--endpoints/);
+});
+
+test('endpoint health says healthy for a member with a leader and exits 3 when none is', async () => {
+  await withApi(async (api) => {
+    const ok = await run(['endpoint', 'health', '--endpoints', api.url]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, new RegExp(`${api.url.replace(/[.:/]/g, '\\$&')} is healthy: took \\d+ ms`));
+    const json = JSON.parse((await run(['endpoint', 'health', '--json', '--endpoints', api.url])).stdout);
+    assert.equal(json.schema, 'lifeboat.endpoint-health/v1');
+    assert.equal(json.endpoints[0].healthy, true);
+  });
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const dead = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await new Promise<void>((r) => server.close(() => r()));
+  const bad = await run(['endpoint', 'health', '--endpoints', dead]);
+  assert.equal(bad.code, 3, bad.stderr);
+  assert.match(bad.stderr, /connection refused/);
 });

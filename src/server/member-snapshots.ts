@@ -6,7 +6,8 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { IntegrityError } from '../errors.js';
 import { MvccStore } from '../kv/mvcc-store.js';
-import type { Entry, HardState, SnapshotMetadata } from '../raft/types.js';
+import type { Entry, HardState, Message, SnapshotMetadata } from '../raft/types.js';
+import type { PeerTransport } from '../transport/peer-transport.js';
 import { createVerifyingPassThrough, decodeSnapshot, encodeSnapshot } from '../snapshot/index.js';
 import type { SnapshotHeader } from '../snapshot/header.js';
 import type { Durability } from './durability.js';
@@ -44,6 +45,8 @@ export async function loadSnapshotFile(path: string): Promise<{ header: Snapshot
 export class MemberSnapshots {
   private latest: { index: number; path: string } | undefined;
   private received = new Map<number, string>();
+  /** Peers a snapshot is being streamed to (one send per peer at a time). */
+  private readonly sending = new Set<string>();
   private inProgress = false;
   private requested = false;
 
@@ -155,6 +158,37 @@ export class MemberSnapshots {
     this.received.set(metadata.index, path);
     this.latest = { index: metadata.index, path };
     this.config.log(`stored a snapshot at index ${metadata.index} from the leader`);
+  }
+
+  /**
+   * Streams the newest snapshot file to the Snap message's recipient on its own connection;
+   * `report` gets the outcome for raft (at once, false, when raft's snapshot and the file disagree).
+   */
+  send(m: Message, transport: PeerTransport, report: (ok: boolean) => void): void {
+    if (this.sending.has(m.to)) return;
+    const path = this.latestPath;
+    if (!path || !m.snapshot || m.snapshot.metadata.index !== this.latestIndex) {
+      // Raft's snapshot and the newest file disagree (a stale snapshot was stored but not
+      // restored): a fresh local snapshot brings them back in line; raft retries the send.
+      this.requestSoon();
+      report(false);
+      return;
+    }
+    const index = m.snapshot.metadata.index;
+    this.sending.add(m.to);
+    this.config.log(`sending snapshot at index ${index} to member ${m.to}`);
+    transport.sendSnapshot(m, createReadStream(path, { highWaterMark: 1024 * 1024 })).then(
+      () => {
+        this.sending.delete(m.to);
+        this.config.log(`member ${m.to} stored the snapshot at index ${index}`);
+        report(true);
+      },
+      (err: unknown) => {
+        this.sending.delete(m.to);
+        this.config.log(`sending the snapshot to member ${m.to} failed: ${(err as Error).message}`);
+        report(false);
+      },
+    );
   }
 
   /** Loads the snapshot received for `index` (raft accepted it) into a fresh store. */

@@ -2,7 +2,6 @@
 // implements the MemberService the HTTP API calls. One Ready per event-loop turn: proposals and
 // messages that arrive in the same turn share one WAL append, one fsync and one App per peer.
 import { randomInt } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import {
   EntryType,
@@ -79,7 +78,6 @@ export class Member implements MemberService {
   private readonly requestPrefix: number;
   private requestSeq: number;
   private publishedTerm = -1;
-  private readonly snapshotSends = new Set<string>();
   private holdPeerMessages = false;
   private heldMessages: Message[] = [];
   /** Counters for profiling the loop (logged at stop when LIFEBOAT_DEBUG_STATS is set). */
@@ -361,35 +359,11 @@ export class Member implements MemberService {
   }
 
   private sendSnapshot(m: Message): void {
-    if (this.snapshotSends.has(m.to)) return;
-    const path = this.snapshots.latestPath;
-    if (!path || !m.snapshot || m.snapshot.metadata.index !== this.snapshots.latestIndex) {
-      // Raft's snapshot and the newest file disagree (a stale snapshot was stored but not
-      // restored): a fresh local snapshot brings them back in line; raft retries the send.
-      this.snapshots.requestSoon();
-      this.raft.reportSnapshot(m.to, false);
-      return;
-    }
-    this.snapshotSends.add(m.to);
-    this.config.log(`sending snapshot at index ${m.snapshot.metadata.index} to member ${m.to}`);
-    this.transport
-      .sendSnapshot(m, createReadStream(path, { highWaterMark: 1024 * 1024 }))
-      .then(
-        () => {
-          this.config.log(`member ${m.to} stored the snapshot at index ${m.snapshot!.metadata.index}`);
-          return true;
-        },
-        (err: unknown) => {
-          this.config.log(`sending the snapshot to member ${m.to} failed: ${(err as Error).message}`);
-          return false;
-        },
-      )
-      .then((ok) => {
-        this.snapshotSends.delete(m.to);
-        if (this.stopping) return;
-        this.raft.reportSnapshot(m.to, ok);
-        this.wake();
-      });
+    this.snapshots.send(m, this.transport, (ok) => {
+      if (this.stopping) return;
+      this.raft.reportSnapshot(m.to, ok);
+      this.wake();
+    });
   }
 
   private async onPeerSnapshot(m: Message, data: Readable): Promise<void> {

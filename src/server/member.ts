@@ -11,6 +11,7 @@ import {
   RawNode,
   Role,
   decodeConfChange,
+  type ConfState,
   type Entry,
   type Message,
   type Ready,
@@ -79,6 +80,7 @@ export class Member implements MemberService {
   private requestSeq: number;
   private publishedTerm = -1;
   private holdPeerMessages = false;
+  private pendingCompaction: { index: number; confState: ConfState } | undefined;
   private heldMessages: Message[] = [];
   /** Counters for profiling the loop (logged at stop when LIFEBOAT_DEBUG_STATS is set). */
   private readonly stats = { readies: 0, saves: 0, saveMs: 0, entries: 0, messages: 0, writes: 0, writeMs: 0 };
@@ -192,6 +194,7 @@ export class Member implements MemberService {
     if (this.loopRunning || this.stopping) return;
     this.loopRunning = true;
     try {
+      this.compactLog();
       this.reads.flush();
       while (!this.stopping && this.raft.hasReady()) {
         const rd = this.raft.ready();
@@ -335,15 +338,25 @@ export class Member implements MemberService {
       .then(
         (result) => {
           if (!result || this.stopping) return;
-          // Keep some entries behind the snapshot so slightly slow followers catch up from the log.
-          if (index > this.raftStorage.snapshot().metadata.index) this.raftStorage.createSnapshot(index, confState);
-          const compactTo = Math.max(1, index - this.config.snapshotCatchUpEntries);
-          if (compactTo >= this.raftStorage.firstIndex() && compactTo <= this.raftStorage.lastIndex()) this.raftStorage.compact(compactTo);
-          this.boot.durability.releaseBefore(index);
-          if (this.snapshots.due(this.applied)) this.takeSnapshot();
+          // Raft's log is changed only between Readies (the loop picks this up next turn).
+          this.pendingCompaction = { index, confState };
+          this.wake();
         },
         (err: unknown) => this.fail(err as Error),
       );
+  }
+
+  /** After a local snapshot is durable: raft's storage takes it and drops the log before it. */
+  private compactLog(): void {
+    const c = this.pendingCompaction;
+    if (!c) return;
+    this.pendingCompaction = undefined;
+    if (c.index > this.raftStorage.snapshot().metadata.index) this.raftStorage.createSnapshot(c.index, c.confState);
+    // Keep some entries behind the snapshot so slightly slow followers catch up from the log.
+    const compactTo = Math.max(1, c.index - this.config.snapshotCatchUpEntries);
+    if (compactTo >= this.raftStorage.firstIndex() && compactTo <= this.raftStorage.lastIndex()) this.raftStorage.compact(compactTo);
+    this.boot.durability.releaseBefore(c.index);
+    if (this.snapshots.due(this.applied)) this.takeSnapshot();
   }
 
   private snapshotHeaderBase(index: number, term: number): Omit<SnapshotHeader, 'formatVersion' | 'revision' | 'compactRevision' | 'keyCount'> {

@@ -95,21 +95,24 @@ export function registerSnapshotReadCommands(parent: Command): void {
       if (!flags.all && !ref) throw new UsageError('which snapshot? give an ID, "latest", a file, or --all', 'lifeboat snapshot verify latest --repo R');
       if (flags.all) {
         const repo = repositoryFromFlags(flags);
-        const outcomes = await verifyAll(repo, {
+        const { outcomes, problems } = await verifyAll(repo, {
           signal: ctx.signal,
           onResult: (o) => log(o.error ? `FAILED ${o.entry.id}: ${o.error.message}` : `ok     ${o.entry.id} (${o.report!.summary.trailer.recordCount} keys, revision ${o.report!.header.revision})`),
         });
+        for (const problem of problems) log(`FAILED ${problem}`);
         const failed = outcomes.filter((o) => o.error);
         if (ctx.json) {
           printJson('lifeboat.snapshot.verify/v1', {
             repository: repo.url,
             results: outcomes.map((o) => ({ id: o.entry.id, ok: !o.error, error: o.error?.message, exitCode: o.error?.exitCode })),
+            problems,
           });
         }
-        if (outcomes.length === 0) log(`no snapshots in ${repo.url}`);
-        if (failed.length === 0) return ExitCode.ok;
+        if (outcomes.length === 0 && problems.length === 0) log(`no snapshots in ${repo.url}`);
+        const failures = failed.length + problems.length;
+        if (failures === 0) return ExitCode.ok;
         const error = new IntegrityError(
-          `${failed.length} of ${outcomes.length} snapshots failed verification: ${failed.map((o) => o.entry.id).join(', ')}`,
+          `${failures} of ${outcomes.length + problems.length} snapshots failed verification: ${[...failed.map((o) => o.entry.id), ...(problems.length ? [`${problems.length} unreadable manifest(s)`] : [])].join(', ')}`,
           'do not restore from those; restore from a snapshot that passed and check the storage',
         );
         if (!ctx.json) throw error;

@@ -139,9 +139,16 @@ export interface VerifyOutcome {
   readonly error?: LifeboatError;
 }
 
+/** Everything `verify --all` found. */
+export interface VerifyAllResult {
+  readonly outcomes: VerifyOutcome[];
+  /** Manifests that could not even be read (each one a failure of the repository). */
+  readonly problems: string[];
+}
+
 /** Verifies every listed snapshot, going on after failures; the caller decides the exit code. */
-export async function verifyAll(repo: Repository, options: ReadOptions & { onResult?: (o: VerifyOutcome) => void } = {}): Promise<VerifyOutcome[]> {
-  const { snapshots } = await listSnapshots(repo, { drills: false });
+export async function verifyAll(repo: Repository, options: ReadOptions & { onResult?: (o: VerifyOutcome) => void } = {}): Promise<VerifyAllResult> {
+  const { snapshots, problems } = await listSnapshots(repo, { drills: false });
   const outcomes: VerifyOutcome[] = [];
   for (const entry of snapshots) {
     options.signal?.throwIfAborted();
@@ -155,7 +162,7 @@ export async function verifyAll(repo: Repository, options: ReadOptions & { onRes
     outcomes.push(outcome);
     options.onResult?.(outcome);
   }
-  return outcomes;
+  return { outcomes, problems: problems.filter((p) => !/archive .* is missing/.test(p)) };
 }
 
 /** Inspect: the manifest(s) and the header, after a full verification pass. */

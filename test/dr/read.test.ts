@@ -180,16 +180,18 @@ test('dump yields every record in key order from an archive file and from a raw 
   }
 });
 
-test('verify --all goes on past a damaged snapshot and reports each outcome', async () => {
+test('verify --all goes on past a damaged snapshot and an unreadable manifest and reports each', async () => {
   const r = await repoWithSnapshots(3);
   try {
     await truncate(join(r.dir, 'snapshots', `${r.ids[1]}.tar.zst`), 50);
-    const outcomes = await verifyAll(r.repo);
+    await writeFile(join(r.dir, 'snapshots', `${r.ids[2]}.json`), 'garbage');
+    const { outcomes, problems } = await verifyAll(r.repo);
     assert.deepEqual(outcomes.map((o) => [o.entry.id, o.error?.exitCode ?? 0]), [
       [r.ids[0], 0],
       [r.ids[1], ExitCode.integrity],
-      [r.ids[2], 0],
     ]);
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!, new RegExp(r.ids[2]!));
   } finally {
     await r.cleanup();
   }

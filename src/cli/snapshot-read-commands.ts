@@ -25,9 +25,10 @@ export function registerSnapshotReadCommands(parent: Command): void {
       const repo = repositoryFromFlags(flags);
       const catalog = await listSnapshots(repo);
       for (const problem of catalog.problems) log(`lifeboat: warning: ${problem}`);
+      if (catalog.incomplete.length > 0) log(`note: ${catalog.incomplete.length} incomplete upload(s) without a manifest (interrupted saves; never restored; prune removes them)`);
       const snapshots = catalog.snapshots.filter((s) => !flags.cluster || s.clusterId === flags.cluster);
       if (ctx.json) {
-        printJson('lifeboat.snapshot.list/v1', { repository: repo.url, snapshots: snapshots.map(listJson), problems: catalog.problems });
+        printJson('lifeboat.snapshot.list/v1', { repository: repo.url, snapshots: snapshots.map(listJson), problems: catalog.problems, incomplete: catalog.incomplete });
         return;
       }
       if (snapshots.length === 0) {

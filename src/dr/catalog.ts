@@ -34,6 +34,8 @@ export interface Catalog {
   readonly snapshots: CatalogEntry[];
   /** Manifests that could not be read, one line each; listed so damage is never silent. */
   readonly problems: string[];
+  /** Archive keys without a manifest: interrupted saves, never listed, removed by prune. */
+  readonly incomplete: string[];
 }
 
 export interface ListOptions {
@@ -42,6 +44,7 @@ export interface ListOptions {
 }
 
 const MANIFEST_KEY = /^snapshots\/([^/]+)\.json$/;
+const ARCHIVE_KEY = /^snapshots\/([^/]+)\.tar\.zst$/;
 const DRILL_KEY = /^drills\/(.+)--([^/]+)\.json$/;
 
 /** Lists the committed snapshots of a repository (which must exist: NotFoundError otherwise). */
@@ -77,7 +80,10 @@ export async function listSnapshots(repo: Repository, options: ListOptions = {})
     });
   }
   snapshots.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  return { snapshots, problems };
+  const incomplete = objects
+    .map((o) => o.key)
+    .filter((key) => ARCHIVE_KEY.test(key) && !keys.has(key.replace(ARCHIVE_KEY, 'snapshots/$1.json')));
+  return { snapshots, problems, incomplete };
 }
 
 /** What a `<id|latest|file>` argument points at. */

@@ -90,8 +90,9 @@ test('an archive whose manifest is missing is never listed, and asking for it sa
   const r = await repoWithSnapshots(2);
   try {
     await rm(join(r.dir, 'snapshots', `${r.ids[1]}.json`));
-    const { snapshots } = await listSnapshots(r.repo);
+    const { snapshots, incomplete } = await listSnapshots(r.repo);
     assert.deepEqual(snapshots.map((s) => s.id), [r.ids[0]]);
+    assert.deepEqual(incomplete, [`snapshots/${r.ids[1]}.tar.zst`]);
     await assert.rejects(resolveSnapshot(r.repo, r.ids[1]!), exitOf(ExitCode.notFound, /incomplete/));
     const latest = await resolveSnapshot(r.repo, 'latest');
     assert.equal(latest.kind === 'repo' && latest.entry.id, r.ids[0]);

@@ -496,8 +496,10 @@ export class Member implements MemberService {
   }
 
   async members(): Promise<{ members: MemberInfo[]; header: ResponseHeaderInfo }> {
-    this.checkAvailable(true);
-    await this.barrier();
+    // A learner answers from its own table (as etcd's do), so clients can discover endpoints through it.
+    const learner = this.isLearner();
+    this.checkAvailable(!learner);
+    if (!learner) await this.barrier();
     return { members: this.membership.list(), header: this.header() };
   }
 

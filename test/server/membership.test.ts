@@ -21,6 +21,9 @@ test('a learner added after log compaction catches up by snapshot, is promoted, 
     // A learner refuses linearizable reads, as etcd's do.
     const lin = await joiner.api('/v3/kv/range', { key: Buffer.from('key-0').toString('base64') });
     assert.equal(lin.status, 503, JSON.stringify(lin.json));
+    const learnerList = await joiner.api('/v3/cluster/member/list');
+    assert.equal(learnerList.status, 200, JSON.stringify(learnerList.json));
+    assert.equal(learnerList.json.members.length, 4);
 
     const joinerId = add.json.member.ID as string;
     const promote = await waitFor('the learner to be promoted once in sync', async () => {

@@ -43,14 +43,4 @@ export class ReadOnly {
     }
     return out;
   }
-
-  /** The context of the newest pending request, if any. */
-  lastPendingContext(): string | undefined {
-    return this.queue.length > 0 ? this.queue[this.queue.length - 1] : undefined;
-  }
-
-  /** The number of pending requests. */
-  get size(): number {
-    return this.queue.length;
-  }
 }

@@ -174,3 +174,14 @@ test('a newly added member is sent its first App immediately, without waiting fo
   assert.ok(net.sentOf(MessageType.App, 'd').length > 0);
   assert.equal(net.sentOf(MessageType.Heartbeat, 'd').length, 0);
 });
+
+test('removing or demoting the last voter is ignored, so a cluster always keeps one', () => {
+  const net = new Network(['a']);
+  net.elect('a');
+  const a = net.get('a');
+  assert.deepEqual(a.node.applyConfChange({ type: ConfChangeType.RemoveNode, nodeId: 'a' }), { voters: ['a'], learners: [] });
+  assert.deepEqual(a.node.applyConfChange({ type: ConfChangeType.AddLearnerNode, nodeId: 'a' }), { voters: ['a'], learners: [] });
+  assert.equal(a.role(), Role.Leader);
+  // Removing a member that is not there changes nothing either.
+  assert.deepEqual(a.node.applyConfChange({ type: ConfChangeType.RemoveNode, nodeId: 'zz' }), { voters: ['a'], learners: [] });
+});

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { planLocalCluster, startLocalCluster, waitForLeader, type LocalCluster } from '../../src/client/local-cluster.js';
 import { LifeboatClient } from '../../src/client/lifeboat-client.js';
 import { EtcdApiError } from '../../src/client/client-errors.js';
+import { ClusterUnavailableError } from '../../src/errors.js';
 import { HistoryRecorder } from '../sim/history.js';
 import { checkLinearizable } from '../sim/linearizability.js';
 import { verifySnapshot } from '../../src/snapshot/decoder.js';
@@ -113,6 +114,39 @@ test('a snapshot streamed through the client verifies and holds every acknowledg
     assert.ok(summary.header.keyCount >= count, `${summary.header.keyCount} keys >= ${count}`);
     const hash = await client.hashKV(summary.header.revision);
     assert.equal(summary.trailer.kvHash, hash.hash, 'the snapshot carries the hashkv of its revision');
+  } finally {
+    client.close();
+  }
+});
+
+test('with only a minority left, linearizable reads fail as cluster unavailable while serializable reads still answer', async () => {
+  // One member was killed above; kill another so one of three remains.
+  const alive: number[] = [];
+  for (let i = 0; i < cluster.pids.length; i++) {
+    try {
+      process.kill(cluster.pids[i]!, 0);
+      alive.push(i);
+    } catch {
+      // already gone
+    }
+  }
+  assert.equal(alive.length, 2);
+  process.kill(cluster.pids[alive[0]!]!, 'SIGKILL');
+  const survivor = cluster.endpoints[alive[1]!]!;
+  const client = new LifeboatClient(cluster.endpoints, { timeoutMs: 2000, deadlineMs: 6000 });
+  try {
+    await assert.rejects(client.range('cross/key'), (err: unknown) => {
+      assert.ok(err instanceof ClusterUnavailableError, String(err));
+      assert.equal(err.exitCode, 3);
+      return true;
+    });
+    const local = new LifeboatClient([survivor], { timeoutMs: 2000, deadlineMs: 6000 });
+    try {
+      const got = await local.range('cross/key', { serializable: true });
+      assert.equal(got.kvs[0]?.value.toString(), 'written-through-a');
+    } finally {
+      local.close();
+    }
   } finally {
     client.close();
   }

@@ -45,7 +45,9 @@ export function registerClusterCommand(parent: Command): void {
       } else {
         process.stdout.write(`cluster is up: ${members} member(s)\n`);
         for (const m of plan.members) process.stdout.write(`  ${m.name}  client ${m.clientUrl}  peer ${m.peerUrl}  data ${m.dataDir}\n`);
-        process.stdout.write(`\ntry:  lifeboat put hello world --endpoints ${endpoints}\n      lifeboat endpoint status --endpoints ${endpoints}\n\npress Ctrl-C to stop\n`);
+        process.stdout.write(
+          `\nin another shell:\n  export LIFEBOAT_ENDPOINTS=${endpoints}\n  lifeboat put hello world\n  lifeboat get hello\n  lifeboat endpoint status\n\npress Ctrl-C to stop\n`,
+        );
       }
       // Run until interrupted, or until a member dies on its own (then stop the rest and fail).
       const outcome = await Promise.race([

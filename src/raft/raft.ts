@@ -93,6 +93,13 @@ export class Raft {
     this.trk = new ProgressTracker(maxInflight);
     this.trk.reset(confState, this.raftLog.lastIndex() + 1);
     if (hardState.term !== 0 || hardState.vote !== NO_NODE || hardState.commit !== 0) this.loadState(hardState);
+    // Terms in the log never decrease, and leader completeness depends on it: a member started
+    // from a snapshot of term T (a restored cluster) must not campaign at a term below T.
+    const lastTerm = this.raftLog.lastTerm();
+    if (this.term < lastTerm) {
+      this.term = lastTerm;
+      this.vote = NO_NODE;
+    }
     if (c.applied !== undefined && c.applied > 0) {
       // A commit-only hard state is written without fsync, so after a crash the application
       // may have applied (durably) past the commit index on disk. What it applied was committed.

@@ -85,3 +85,23 @@ test('a restart whose applied index is past the unsynced commit index on disk tr
   // Nothing is handed out to apply a second time.
   assert.equal(a.node.hasReady(), false);
 });
+
+test('a cluster restored from a snapshot of a later term campaigns above that term', () => {
+  const confState = { voters: ['a', 'b', 'c'], learners: [] };
+  const net = new Network(['a', 'b', 'c']);
+  for (const id of ['a', 'b', 'c']) {
+    const m = net.get(id);
+    m.storage.applySnapshot({ metadata: { index: 10, term: 5, confState }, data: [] });
+    m.appliedIndex = 10;
+    m.restart();
+    assert.equal(m.node.status().term, 5, id);
+  }
+  net.elect('a');
+  assert.equal(net.get('a').node.status().term, 6);
+  net.propose('a', 'after-restore');
+  net.tickAll(1);
+  for (const id of ['a', 'b', 'c']) {
+    assert.equal(net.get(id).storage.term(12), 6, id);
+    assert.deepEqual(appliedTexts(net.get(id)), ['after-restore'], id);
+  }
+});

@@ -11,6 +11,7 @@ export interface LoopResult {
   readonly opsPerSecond: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
+  readonly maxMs: number;
 }
 
 /**
@@ -53,5 +54,6 @@ export async function closedLoop(total: number, inFlight: number, op: (i: number
     opsPerSecond: done / seconds,
     p50Ms: percentile(all, 50),
     p99Ms: percentile(all, 99),
+    maxMs: percentile(all, 100),
   };
 }

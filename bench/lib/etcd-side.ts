@@ -162,6 +162,10 @@ export class EtcdSide implements BenchSide {
     }
   }
 
+  diagnostics(): string {
+    return this.members.map((m) => `${m.name}: ${logTail(`${m.dataDir}.log`)}`).join('\n');
+  }
+
   async dispose(): Promise<void> {
     await this.stop();
     this.removeGuard();

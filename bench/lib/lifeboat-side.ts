@@ -2,7 +2,7 @@
 // (src/client/local-cluster.ts), driven through LifeboatClient; `lifeboat snapshot save` into a
 // local repository for the save row; `lifeboat snapshot restore` x3 plus start until a leader
 // answers a linearizable read for the restore row. Every command is the compiled CLI (dist/).
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,8 @@ export interface LifeboatSideOptions {
   readonly log: (line: string) => void;
   /** When set, members are CPU-profiled into this directory (CPU.<pid>.cpuprofile, written on a clean stop). */
   readonly cpuProfDir?: string;
+  /** Members write /tmp/perf-<pid>.map so `perf report` can name JavaScript functions. */
+  readonly perfMap?: boolean;
 }
 
 /** The Lifeboat side of the benchmark. */
@@ -38,12 +40,14 @@ export class LifeboatSide implements BenchSide {
 
   async start(): Promise<void> {
     const plan = await planLocalCluster({ members: 3, dataRoot: join(this.options.workDir, 'cluster'), token: 'bench-lifeboat' });
-    this.cluster = await this.startWith(plan, this.options.cpuProfDir);
+    this.cluster = await this.startWith(plan, this.options.cpuProfDir, this.options.perfMap);
     this.options.log(`lifeboat: 3 members up at ${this.cluster.endpoints.join(', ')}`);
   }
 
   async driver(): Promise<KvDriver> {
-    const client = new LifeboatClient(this.running().endpoints, { maxSockets: 128 });
+    // etcd3 waits for an answer without a deadline; a 5 s default here would turn a stall that
+    // etcd's client sits out into a failure. Stalls show in p99 instead, on both sides.
+    const client = new LifeboatClient(this.running().endpoints, { maxSockets: 128, timeoutMs: 60_000, deadlineMs: 120_000 });
     return {
       put: async (key, value) => {
         await client.put(key, value);
@@ -97,7 +101,7 @@ export class LifeboatSide implements BenchSide {
           '--initial-advertise-peer-urls', m.peerUrl,
         ])));
       const restoreSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-      cluster = await this.startWith(plan, undefined);
+      cluster = await this.startWith(plan, undefined, false);
       const client = new LifeboatClient(cluster.endpoints, { timeoutMs: 2000, deadlineMs: 60_000 });
       try {
         await client.range('bench-restore-probe');
@@ -109,6 +113,14 @@ export class LifeboatSide implements BenchSide {
     } finally {
       await cluster?.stop(10_000);
       await rm(root, { recursive: true, force: true });
+    }
+  }
+
+  diagnostics(): string {
+    try {
+      return `last lines of the members' logs:\n${readFileSync(join(this.options.workDir, 'members.log'), 'utf8').trim().split('\n').slice(-40).join('\n')}`;
+    } catch {
+      return '(no member log)';
     }
   }
 
@@ -124,7 +136,7 @@ export class LifeboatSide implements BenchSide {
     return this.cluster;
   }
 
-  private async startWith(plan: Awaited<ReturnType<typeof planLocalCluster>>, cpuProfDir: string | undefined): Promise<LocalCluster> {
+  private async startWith(plan: Awaited<ReturnType<typeof planLocalCluster>>, cpuProfDir: string | undefined, perfMap = false): Promise<LocalCluster> {
     // startLocalCluster copies process.env while it spawns, synchronously, before its first await:
     // setting the variables around the call profiles the members and nothing else. Node 20 refuses
     // --cpu-prof in NODE_OPTIONS, so a preloaded hook runs the profiler instead.
@@ -133,13 +145,14 @@ export class LifeboatSide implements BenchSide {
       process.env.NODE_OPTIONS = `${saved.NODE_OPTIONS ?? ''} --import ${PROFILER_HOOK}`.trim();
       process.env.BENCH_CPU_PROF_DIR = cpuProfDir;
     }
+    if (perfMap) process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --perf-basic-prof-only-functions`.trim();
     const starting = startLocalCluster(plan, {
       log: (line) => {
         if (!this.memberLog.writableEnded) this.memberLog.write(line + '\n');
       },
       readyTimeoutMs: 120_000,
     });
-    if (cpuProfDir) {
+    if (cpuProfDir || perfMap) {
       for (const [k, v] of Object.entries(saved)) {
         if (v === undefined) delete process.env[k];
         else process.env[k] = v;

@@ -2,7 +2,7 @@
 // under --cpu-prof, drives puts of 256 B at the given concurrency, stops the members cleanly (V8
 // writes a profile at a clean exit) and prints, for the leader and one follower, time by layer
 // and the functions with the most self time.
-//   npm run build && node --import tsx bench/lib/profile-puts.ts [puts=20000] [inFlight=64] [outDir] [--strace]
+//   npm run build && node --import tsx bench/lib/profile-puts.ts [puts=20000] [inFlight=64] [outDir] [--strace | --perf]
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -10,7 +10,9 @@ import { LifeboatClient } from '../../src/client/lifeboat-client.js';
 import { closedLoop } from './closed-loop.js';
 import { profileMarkdown, summarizeProfile } from './cpu-profile.js';
 import { LifeboatSide } from './lifeboat-side.js';
-import { cpuSeconds, exited, installProcessGuards, spawnTracked, waitFor } from './processes.js';
+import { cpuSeconds, exited, installProcessGuards, readStatusKiB, spawnTracked, waitFor } from './processes.js';
+import { groupPerfReport } from './perf-report.js';
+import { spawnSync } from 'node:child_process';
 import { benchKey, ValueSource } from './values.js';
 
 const log = (line: string) => process.stderr.write(line + '\n');
@@ -25,7 +27,8 @@ async function main(): Promise<void> {
   await mkdir(join(work, 'side'), { recursive: true });
   // Under strace the sampling profiler's signals would swamp the counts: one or the other.
   const straced = process.argv.includes('--strace');
-  const side = new LifeboatSide({ workDir: join(work, 'side'), log, cpuProfDir: straced ? undefined : profDir });
+  const perfed = process.argv.includes('--perf');
+  const side = new LifeboatSide({ workDir: join(work, 'side'), log, cpuProfDir: straced || perfed ? undefined : profDir, perfMap: perfed });
   try {
     await side.start();
     const pids = side.memberPids();
@@ -33,24 +36,26 @@ async function main(): Promise<void> {
     const leader = await probe.findLeader();
     probe.close();
     const leaderIndex = side.endpoints().indexOf(leader!.endpoint);
+    const follower = pids.findIndex((_, i) => i !== leaderIndex);
     const driver = await side.driver();
     const values = new ValueSource(256);
     await closedLoop(500, 16, (i) => driver.put(benchKey('/warmup', i), values.next()));
     // strace -c counts the leader's system calls during the puts alone: how many writes, writevs
     // and fdatasyncs one put costs says whether appends and sends are batched.
     const strace = straced ? await startStrace(pids[leaderIndex]!, join(profDir, 'strace-leader.txt')) : undefined;
+    const perfStops = perfed ? await Promise.all([leaderIndex, follower].map((i) => startPerf(pids[i]!, join(profDir, `perf-${i === leaderIndex ? 'leader' : 'follower'}.data`)))) : [];
     const cpu0 = pids.map((p) => cpuSeconds([p]));
     const client0 = process.cpuUsage();
     const r = await closedLoop(puts, inFlight, (i) => driver.put(benchKey('/profile', i), values.next()));
     const clientCpu = process.cpuUsage(client0);
     const cpuMsPerPut = pids.map((p, i) => ((cpuSeconds([p]) - cpu0[i]!) * 1000) / puts);
     const syscalls = strace ? await strace() : undefined;
+    const perfReports = await Promise.all(perfStops.map((stop) => stop()));
     await driver.close();
     log(`${puts} puts at ${inFlight} in flight: ${Math.round(r.opsPerSecond)}/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, ${r.seconds.toFixed(1)} s`);
     await side.stop();
     const files = await readdir(profDir);
     const fileOf = (pid: number) => files.find((f) => f.includes(`.${pid}.`) && f.endsWith('.cpuprofile'));
-    const follower = pids.findIndex((_, i) => i !== leaderIndex);
     const out: string[] = [
       `### Put path profile: ${puts} puts of 256 B at ${inFlight} in flight`,
       '',
@@ -59,7 +64,8 @@ async function main(): Promise<void> {
       `CPU per put (user + system, from /proc): leader ${cpuMsPerPut[leaderIndex]!.toFixed(3)} ms, followers ${cpuMsPerPut.filter((_, i) => i !== leaderIndex).map((v) => v.toFixed(3)).join(' and ')} ms, client ${((clientCpu.user + clientCpu.system) / 1000 / puts).toFixed(3)} ms.`,
       '',
     ];
-    for (const [title, index] of straced ? [] : ([['leader', leaderIndex], ['a follower', follower]] as const)) {
+    perfReports.forEach((report, i) => out.push(perfMarkdown(i === 0 ? 'The leader, on-CPU time (perf, cpu-clock)' : 'A follower, on-CPU time (perf, cpu-clock)', report), ''));
+    for (const [title, index] of straced || perfed ? [] : ([['leader', leaderIndex], ['a follower', follower]] as const)) {
       const file = fileOf(pids[index]!);
       if (!file) {
         out.push(`(no profile for the ${title}, pid ${pids[index]}: did it exit cleanly?)`);
@@ -93,6 +99,35 @@ async function startStrace(pid: number, file: string): Promise<() => Promise<str
     await exited(child);
     return readFile(file, 'utf8');
   };
+}
+
+/** Records a process with perf (cpu-clock, so only on-CPU time); the returned function stops and reports. */
+async function startPerf(pid: number, file: string): Promise<() => Promise<string>> {
+  await mkdir(dirname(file), { recursive: true });
+  const child = spawnTracked('perf', ['record', '-e', 'cpu-clock', '-F', '999', '-p', String(pid), '-o', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // perf prints nothing when it attaches; give it a moment's worth of samples to be sure it runs.
+  await waitFor('perf to start', 30_000, async () => (child.pid && readStatusKiB(child.pid, 'VmRSS') ? true : undefined));
+  return async () => {
+    child.kill('SIGINT');
+    await exited(child);
+    const r = spawnSync('perf', ['report', '-i', file, '--stdio', '--no-children', '--sort', 'dso,sym'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    return r.stdout;
+  };
+}
+
+function perfMarkdown(title: string, report: string): string {
+  const { groups, top } = groupPerfReport(report, 30);
+  return [
+    `#### ${title}`,
+    '',
+    '| layer | % of on-CPU samples |',
+    '|---|---:|',
+    ...groups.map((g) => `| ${g.name} | ${g.pct} |`),
+    '',
+    '| symbol | layer | % |',
+    '|---|---|---:|',
+    ...top.map((t) => `| \`${t.sym.replace(/\|/g, '\\|').slice(0, 110)}\` | ${t.group} | ${t.pct} |`),
+  ].join('\n');
 }
 
 /** The strace -c table with a calls-per-put column. */

@@ -42,6 +42,8 @@ export interface BenchSide {
   stop(): Promise<void>;
   /** Restores the last saved snapshot into a fresh 3-member cluster, waits until it serves, stops it. */
   restore(run: number): Promise<RestoreRun>;
+  /** Recent log lines of the members, printed when a workload fails. */
+  diagnostics(): string;
   /** Stops everything and removes every file the side made. */
   dispose(): Promise<void>;
 }

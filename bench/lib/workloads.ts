@@ -37,6 +37,8 @@ export function rowSpecs(config: WorkloadConfig): { key: string; workload: strin
   loop(`get${config.readInFlight}`, `linearizable get, ${config.readInFlight} in flight`, 'reads/s');
   const n = config.keys.toLocaleString('en-US');
   specs.push({ key: 'load.rate', workload: `load ${n} keys of 1 KiB, ${config.loadInFlight} in flight`, unit: 'puts/s', better: 'higher', info: true });
+  specs.push({ key: 'load.max', workload: 'load: slowest put', unit: 'ms', better: 'lower', info: true });
+  specs.push({ key: 'load.failures', workload: 'load: puts that failed and were retried', unit: 'count', better: 'lower', info: true });
   specs.push({ key: 'member.rss', workload: `member holding ${n} keys: RSS after load (largest member)`, unit: 'MiB', better: 'lower' });
   specs.push({ key: 'member.hwm', workload: `member holding ${n} keys: peak RSS, VmHWM (largest member)`, unit: 'MiB', better: 'lower' });
   specs.push({ key: 'save.rate', workload: `snapshot save of ${n} x 1 KiB, compressed, to local disk`, unit: 'MB/s of KV data', better: 'higher' });
@@ -69,6 +71,8 @@ export async function runAll(sides: readonly BenchSide[], config: WorkloadConfig
   const drivers = new Map<BenchSide, KvDriver>();
   /** How many keys the first put row wrote on each side (the read rows read those). */
   const written = new Map<BenchSide, number>();
+  /** Puts that failed and were tried again during the load. */
+  const failures = new Map<BenchSide, number>();
   const add = (side: BenchSide, key: string, value: number) => ((results.get(side)!.figures[key] ??= []).push(value));
   const addLoop = (side: BenchSide, id: string, r: LoopResult) => {
     add(side, `${id}.rate`, r.opsPerSecond);
@@ -84,18 +88,29 @@ export async function runAll(sides: readonly BenchSide[], config: WorkloadConfig
       } catch (err) {
         results.get(side)!.error = (err as Error).stack ?? String(err);
         log(`${side.name} failed: ${(err as Error).message}`);
+        log(side.diagnostics());
         await drivers.get(side)?.close().catch(() => {});
         drivers.delete(side);
         await side.dispose().catch((e) => log(`${side.name}: cleanup failed: ${(e as Error).message}`));
       }
     }
   };
-  const putAll = (side: BenchSide, prefix: string, total: number, inFlight: number, values: ValueSource, maxSeconds = Infinity) => {
+  /** Puts; with retries, a failed put is counted and tried again (the load must finish), else it ends the run. */
+  const putAll = (side: BenchSide, prefix: string, total: number, inFlight: number, values: ValueSource, maxSeconds = Infinity, retries = 0) => {
     const driver = drivers.get(side)!;
     return closedLoop(total, inFlight, async (i) => {
       const key = benchKey(prefix, i);
       const value = values.next();
-      await driver.put(key, value);
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await driver.put(key, value);
+          break;
+        } catch (err) {
+          if (attempt >= retries) throw err;
+          failures.set(side, (failures.get(side) ?? 0) + 1);
+          log(`${side.name}: put of ${key} failed (${(err as Error).message}); trying again`);
+        }
+      }
       dataBytes.set(side, dataBytes.get(side)! + key.length + value.length);
     }, maxSeconds);
   };
@@ -136,9 +151,12 @@ export async function runAll(sides: readonly BenchSide[], config: WorkloadConfig
     }
     await each(async (side) => {
       log(`${side.name}: loading ${config.keys} keys of 1 KiB, ${config.loadInFlight} in flight`);
-      const load = await putAll(side, '/load', config.keys, config.loadInFlight, big);
-      log(`${side.name}: loaded in ${load.seconds.toFixed(1)} s (${Math.round(load.opsPerSecond)}/s, p50 ${load.p50Ms.toFixed(2)} ms, p99 ${load.p99Ms.toFixed(2)} ms)`);
+      const load = await putAll(side, '/load', config.keys, config.loadInFlight, big, Infinity, 3);
+      const failed = failures.get(side) ?? 0;
+      log(`${side.name}: loaded in ${load.seconds.toFixed(1)} s (${Math.round(load.opsPerSecond)}/s, p50 ${load.p50Ms.toFixed(2)} ms, p99 ${load.p99Ms.toFixed(2)} ms, max ${load.maxMs.toFixed(0)} ms; ${failed} put(s) failed and were retried)`);
       add(side, 'load.rate', load.opsPerSecond);
+      add(side, 'load.max', load.maxMs);
+      add(side, 'load.failures', failed);
       results.get(side)!.details.load = load;
       const afterLoad = memberMemory(side.memberPids());
       add(side, 'member.rss', afterLoad.rssMiB);

@@ -217,6 +217,7 @@ function encodeResponseOp(op: ResponseOp): Json {
     case 'deleteRange':
       return { response_delete_range: encodeDeleteRangeBody({ ...header }, op) };
     case 'txn':
-      return { response_txn: encodeTxnBody({ ...header }, op) };
+      // etcd 3.4 leaves a nested txn's header empty (only range/put/delete responses get the revision).
+      return { response_txn: encodeTxnBody({ header: {} }, op) };
   }
 }

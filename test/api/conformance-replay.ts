@@ -58,13 +58,14 @@ export const DEVIATIONS: Record<string, (status: number, body: any) => void> = {
 export async function replayConformance(url: string, options: { normalizeAlso?: string[] } = {}): Promise<{ mismatches: string[]; cases: number }> {
   const extra = new Set(options.normalizeAlso ?? []);
   let learner = '';
+  let self = '';
   const mismatches: string[] = [];
   for (const c of table.cases) {
     let body: string | undefined = c.body ?? undefined;
     if (c.generate) {
       body = JSON.stringify({ key: 'Ymln', value: Buffer.alloc(c.generate.oversizedValueBytes, 7).toString('base64') });
     }
-    if (body) body = body.replace('$LEARNER', learner);
+    if (body) body = body.replace('$LEARNER', learner).replace('$SELF', self);
     const res = await fetch(url + c.path, { method: c.method ?? 'POST', body });
     const text = await res.text();
     let actual: unknown = text;
@@ -75,6 +76,8 @@ export async function replayConformance(url: string, options: { normalizeAlso?: 
     }
     const got = actual as { member?: { ID?: string } };
     if (got?.member?.ID && !learner) learner = got.member.ID;
+    const header = (actual as { header?: { member_id?: string } })?.header;
+    if (header?.member_id && !self) self = header.member_id;
     try {
       const deviation = DEVIATIONS[c.name];
       if (deviation) {

@@ -99,18 +99,32 @@ const cases = [
   ['status', '/v3/maintenance/status', j({})],
   ['hash', '/v3/maintenance/hash', j({})],
   ['an unknown path', '/v3/kv/nothing', j({})],
+  ['member promote of a voting member', '/v3/cluster/member/promote', j({ ID: '$SELF' })],
+  ['txn with a nested txn', '/v3/kv/txn', j({
+    success: [{ request_txn: { compare: [{ key: b('lock'), target: 'VALUE', result: 'EQUAL', value: b('me') }], success: [{ request_put: { key: b('n1'), value: b('x') } }] } }],
+  })],
+  ['txn comparing over a range', '/v3/kv/txn', j({
+    compare: [{ key: b('n'), range_end: b('o'), target: 'VERSION', result: 'GREATER', version: '0' }],
+    success: [{ request_range: { key: b('n'), range_end: b('o'), count_only: true } }],
+  })],
+  ['range filtered by min_mod_revision', '/v3/kv/range', j({ key: 'AA==', range_end: 'AA==', min_mod_revision: '14', keys_only: true })],
+  ['delete from a key to the end when nothing is there', '/v3/kv/deleterange', j({ key: b('zzz'), range_end: 'AA==' })],
+  ['put with ignore_lease on a missing key', '/v3/kv/put', j({ key: b('nokey2'), value: b('v'), ignore_lease: true })],
+  ['put with ignore_value and a value', '/v3/kv/put', j({ key: b('foo'), value: b('v'), ignore_value: true })],
 ];
 
 const results = [];
 let learner = '';
+let self = '';
 for (const [name, path, rawBody] of cases) {
   // The learner's ID is chosen by the server; later cases refer to it as $LEARNER.
-  const body = rawBody.replace('$LEARNER', learner);
+  const body = rawBody.replace('$LEARNER', learner).replace('$SELF', self);
   const res = await fetch(endpoint + path, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
   const text = await res.text();
   let json;
   try { json = JSON.parse(text); } catch { json = undefined; }
   if (json?.member?.ID && !learner) learner = json.member.ID;
+  if (json?.header?.member_id && !self) self = json.header.member_id;
   results.push({ name, path, body: rawBody, status: res.status, response: json ?? text });
 }
 // An oversized body and a GET are recorded separately: their bodies are generated, not stored.

@@ -104,3 +104,28 @@ test('the member serving the snapshot killed with SIGKILL mid-stream fails the s
   }
 });
 
+
+test('with quorum lost, save exits 3 and points at --allow-stale, which then takes a serializable snapshot from the survivor', async () => {
+  const c = await TestCluster.start({ members: 3 });
+  const t = await tempDir('save-cluster');
+  try {
+    const [a, b, d] = c.members;
+    assert.equal((await a!.put('k', 'v')).status, 200);
+    await waitFor('the write to reach the survivor', async () => (await d!.get('k', { serializable: true })) === 'v');
+    await a!.kill();
+    await b!.kill();
+    const refused = await runCli(['snapshot', 'save', '--endpoints', d!.clientUrl, '--repo', t.dir]);
+    assert.equal(refused.code, 3, refused.stderr);
+    assert.match(failureLines(refused).hint, /--allow-stale/);
+    const stale = await runCli(['snapshot', 'save', '--endpoints', d!.clientUrl, '--repo', t.dir, '--allow-stale', '--json']);
+    assert.equal(stale.code, 0, stale.stderr);
+    const summary = JSON.parse(stale.stdout);
+    assert.equal(summary.consistency, 'serializable');
+    assert.ok(summary.keys >= 1);
+    const listed = JSON.parse((await runCli(['snapshot', 'list', '--repo', t.dir, '--json'])).stdout);
+    assert.deepEqual(listed.snapshots.map((s: { consistency: string }) => s.consistency), ['serializable']);
+  } finally {
+    await c.destroy();
+    await t.cleanup();
+  }
+});

@@ -143,3 +143,23 @@ test('a spool folder left by a killed save is removed by the next save once it i
     await t.cleanup();
   }
 });
+
+test('the tar layout inside an archive is pinned: the same inputs always decompress to the same bytes', async () => {
+  const t = await tempDir('archive');
+  try {
+    const repo = new LocalRepository(t.dir);
+    await repo.ensureInitialized();
+    const snap = Buffer.from('LBSNAP\r\n' + 'x'.repeat(1000));
+    const body = await spoolCompressed(Readable.from([snap]), { compressionLevel: 3, spoolDir: t.dir });
+    await storeArchive(repo, 'snapshots/p.tar.zst', { entryManifest: Buffer.from('{"pinned":true}\n'), entryName: 'p.snap', body, compressionLevel: 3, mtime: new Date(Date.UTC(2026, 0, 1)) });
+    await body.dispose();
+    const tar = execFileSync('zstd', ['-dc', join(t.dir, 'snapshots/p.tar.zst')]);
+    assert.equal(tar.length, 512 + 512 + 512 + 1024 + 1024);
+    // Changing this hash changes what `tar -x` produces from every new archive: that is a format change.
+    assert.equal(createHash('sha256').update(tar).digest('hex'), PINNED_TAR_SHA256);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+const PINNED_TAR_SHA256 = '5f694cdc0456df6141fb500411ca3151f1d76209345244c6f10a520bcf129c9d';

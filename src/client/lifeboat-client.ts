@@ -268,10 +268,16 @@ export class LifeboatClient {
     res.on('data', (chunk: Buffer) => {
       bytes += chunk.length;
       clearTimeout(idle);
-      idle = setTimeout(onIdle, idleMs);
+      // While the consumer is slow (paused), silence is ours, not the member's: no idle clock then.
       if (!out.write(chunk)) res.pause();
+      else idle = setTimeout(onIdle, idleMs);
     });
-    out.on('drain', () => res.resume());
+    out.on('drain', () => {
+      if (done) return;
+      clearTimeout(idle);
+      idle = setTimeout(onIdle, idleMs);
+      res.resume();
+    });
     res.on('end', () => {
       if (done) return;
       // 'end' after a truncated chunked body does not happen; res.complete guards it anyway.

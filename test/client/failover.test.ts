@@ -297,3 +297,34 @@ test('the prefix end increments the last byte below 0xff, as etcd computes it', 
   assert.deepStrictEqual(prefixEnd(Buffer.from([0x61, 0xff])), Buffer.from([0x62]));
   assert.deepStrictEqual(prefixEnd(Buffer.from([0xff])), Buffer.from([0]));
 });
+
+test('a slow snapshot consumer is not mistaken for a stalled member', async () => {
+  const chunk = Buffer.alloc(256 * 1024, 5);
+  const member = new FakeMember({
+    snapshot: async () => {
+      const stream = new PassThrough();
+      for (let i = 0; i < 32; i++) stream.write(chunk);
+      stream.end();
+      return { header: fakeSnapshotHeader(1), stream };
+    },
+  });
+  const api = await startHttpApi(member, 'http://127.0.0.1:0', { log: () => {} });
+  const client = new LifeboatClient(api.url);
+  try {
+    const { stream } = await client.snapshot({ idleTimeoutMs: 200 });
+    let total = 0;
+    let paused = false;
+    for await (const c of stream) {
+      total += (c as Buffer).length;
+      if (!paused) {
+        paused = true;
+        // Hold the consumer well past the idle timeout once, with the pipe full behind it.
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+    assert.equal(total, 32 * chunk.length);
+  } finally {
+    client.close();
+    await api.close();
+  }
+});

@@ -202,7 +202,10 @@ export class SafetyMonitor {
     if (m.type === MessageType.VoteResp && !m.reject && hs.term === m.term && hs.vote !== m.to) {
       throw new SafetyViolation('vote-not-durable', `${member} granted its term-${m.term} vote to ${m.to} with ${JSON.stringify(hs)} on disk`);
     }
-    if (m.type === MessageType.AppResp && !m.reject && m.index > disk.lastIndex) {
+    // An acknowledgement in an earlier term can outlive its entries: the same Ready may hold a
+    // later leader's append that truncated them. Only the deposed leader of that term can count
+    // it, and quorum intersection keeps it from committing with it (see raft-bugs.md, note 3).
+    if (m.type === MessageType.AppResp && !m.reject && m.term === hs.term && m.index > disk.lastIndex) {
       throw new SafetyViolation('ack-not-durable', `${member} acknowledged index ${m.index} with only ${disk.lastIndex} on disk`);
     }
   }

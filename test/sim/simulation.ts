@@ -106,7 +106,7 @@ class Simulation {
       this.tickPeriod.set(id, TICK_UNITS + this.rng.range(-this.plan.tickSkew, this.plan.tickSkew));
     }
     for (const id of genesis.voters) this.members.get(id)!.start(this.rng.fork());
-    const nClients = this.rng.range(1, 4);
+    const nClients = this.rng.range(1, 6);
     const nKeys = this.rng.range(1, 4);
     const keys = Array.from({ length: nKeys }, (_, i) => `k${i}`);
     // Client traffic may be delayed or lost but never duplicated: a duplicated put would be a
@@ -165,7 +165,7 @@ class Simulation {
   }
 
   run(): SeedResult {
-    const faultUnits = this.opts.faultUnits ?? 6000;
+    const faultUnits = this.opts.faultUnits ?? 8000;
     const convergeUnits = this.opts.convergeUnits ?? 8000;
     try {
       for (this.now = 0; this.now < faultUnits; this.now++) this.step();

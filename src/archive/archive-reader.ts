@@ -28,13 +28,8 @@ export type EntryBytes = AsyncIterable<Buffer>;
 export interface ArchiveReadOptions<T> {
   /** Names the archive in messages (repository key or file path). */
   readonly where: string;
-  /**
-   * Reads the snapshot entry. It must read the stream to its end unless `partial` is set; its
-   * result is returned. Errors it throws pass through unchanged.
-   */
+  /** Reads the snapshot entry to its end; its result is returned. Errors it throws pass through unchanged. */
   readonly consume: (snapshot: EntryBytes, manifest: EntryManifest) => Promise<T>;
-  /** When true the consumer may stop early (e.g. after the header); no archive hash is returned. */
-  readonly partial?: boolean;
   readonly signal?: AbortSignal;
   /** Called with the archive bytes read so far. */
   readonly onProgress?: (archiveBytes: number) => void;
@@ -43,9 +38,8 @@ export interface ArchiveReadOptions<T> {
 export interface ArchiveReadResult<T> {
   readonly entryManifest: EntryManifest;
   readonly result: T;
-  /** Only when the archive was read to its end. */
-  readonly archiveBytes?: number;
-  readonly archiveSha256?: string;
+  readonly archiveBytes: number;
+  readonly archiveSha256: string;
 }
 
 type Stage = 'source' | 'zstd' | 'tar';
@@ -60,7 +54,6 @@ export async function readArchive<T>(source: Readable, options: ArchiveReadOptio
   source.once('error', note('source'));
   unzstd.once('error', note('zstd'));
   untar.once('error', note('tar'));
-  let stoppedEarly = false;
   const feeding = pipeline(source, counter, new Rechunker(DECOMPRESS_PIECE), unzstd as Transform, untar, { signal: options.signal });
   feeding.catch(() => undefined);
 
@@ -93,10 +86,6 @@ export async function readArchive<T>(source: Readable, options: ArchiveReadOptio
       entryEnded = true;
     }
     const result = await options.consume(entryBytes(), manifest);
-    if (options.partial) {
-      stoppedEarly = true;
-      return { entryManifest: manifest, result };
-    }
     if (!entryEnded) {
       throw new Error(`the consumer of ${options.where} did not read the snapshot entry to its end`);
     }
@@ -108,13 +97,10 @@ export async function readArchive<T>(source: Readable, options: ArchiveReadOptio
     await feeding;
     return { entryManifest: manifest, result, archiveBytes: counter.bytes, archiveSha256: counter.digest() };
   } catch (err) {
-    stoppedEarly = true;
+    // Stop reading: the source (a file, an S3 download) must not keep flowing into nothing.
+    source.destroy();
+    untar.destroy();
     throw classify(err, firstError, options.where, options.signal);
-  } finally {
-    if (stoppedEarly) {
-      source.destroy();
-      untar.destroy();
-    }
   }
 }
 

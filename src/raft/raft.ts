@@ -210,6 +210,10 @@ export class Raft {
 
   private reset(term: number): void {
     if (this.term !== term) {
+      // Unsent messages of an older term are moot now, and an acknowledgement among them may
+      // vouch for entries a newer leader has just replaced before they were ever persisted.
+      // Dropping them is no worse than losing them in the network.
+      if (this.msgs.length > 0) this.msgs = this.msgs.filter((m) => m.term === 0 || m.term >= term);
       this.term = term;
       this.vote = NO_NODE;
     }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MessageType, ProgressState, Role, message } from '../../src/raft/index.js';
+import { EntryType, MessageType, ProgressState, Role, message } from '../../src/raft/index.js';
 import { appliedTexts, bytes, Network, persistedTerms, preload } from './network.js';
 
 test('a committed entry is applied by every member in the same order', () => {
@@ -254,4 +254,18 @@ test('a leader cut off from its quorum drops proposals once too much data is unc
   net.stabilize();
   net.tickAll(2);
   a.node.propose(payload);
+});
+
+test('an acknowledgement is never sent for entries a newer leader replaced before they were persisted', () => {
+  const net = new Network(['a', 'b', 'c'], { preVote: false, checkQuorum: false });
+  const c = preload(net, 'c', [1], 1, 1);
+  // Between two Readies c accepts an entry from the leader of term 2, then a leader of term 3
+  // replaces it.
+  c.node.step(message({ type: MessageType.App, from: 'a', to: 'c', term: 2, index: 1, logTerm: 1, entries: [{ term: 2, index: 2, type: EntryType.Normal, data: bytes('old') }] }));
+  c.node.step(message({ type: MessageType.App, from: 'b', to: 'c', term: 3, index: 1, logTerm: 1, entries: [{ term: 3, index: 2, type: EntryType.Normal, data: bytes('new') }] }));
+  const rd = c.node.ready();
+  assert.deepEqual(rd.entries.map((e) => e.term), [3]);
+  const acks = rd.messages.filter((m) => m.type === MessageType.AppResp && !m.reject);
+  assert.deepEqual(acks.map((m) => [m.to, m.term, m.index]), [['b', 3, 2]]);
+  c.node.advance(rd);
 });

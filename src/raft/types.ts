@@ -173,7 +173,7 @@ export interface RaftStorage {
   entries(lo: number, hi: number, maxSize: number): Entry[];
   term(index: number): number;
   lastIndex(): number;
-  /** The index of the first entry still available (snapshot index + 1). */
+  /** The index of the first entry still available: one past the compaction point, at most snapshot index + 1. */
   firstIndex(): number;
   snapshot(): Snapshot;
 }

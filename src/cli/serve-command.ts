@@ -6,6 +6,7 @@ import { LifeboatError, UsageError } from '../errors.js';
 import { parseInitialCluster, parseUrlList } from '../server/cluster-identity.js';
 import { Member, MemberRemovedError } from '../server/member.js';
 import { bootMember } from '../server/member-bootstrap.js';
+import { acquireDataDirLock } from '../server/data-dir-lock.js';
 import { MEMBER_DEFAULTS, defaultRequestTimeout, type MemberConfig } from '../server/member-config.js';
 import { startHttpApi, type HttpApiServer } from '../server/http-api.js';
 import { AddressInUseError } from '../transport/peer-transport.js';
@@ -105,6 +106,16 @@ export function resolveServeOptions(opts: ServeOptions) {
 async function serve(signal: AbortSignal, opts: ServeOptions): Promise<void> {
   const o = resolveServeOptions(opts);
   const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${o.name}: ${line}\n`);
+  // Before anything reads or writes the directory: one member per data directory, ever.
+  const lock = acquireDataDirLock(o.dataDir, log);
+  try {
+    await serveLocked(signal, o, log);
+  } finally {
+    lock.release();
+  }
+}
+
+async function serveLocked(signal: AbortSignal, o: ReturnType<typeof resolveServeOptions>, log: (line: string) => void): Promise<void> {
   const { clusterId, memberId, boot } = await bootMember({
     name: o.name,
     dataDir: o.dataDir,

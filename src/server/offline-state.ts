@@ -115,9 +115,12 @@ class Replay {
 
   /**
    * Applies entries up to `commit`, or further while this member is the only voter: a lone
-   * voter commits its whole log on its next start (its first entry as leader commits every one
-   * before it), and the member acknowledged writes whose commit it had not written down yet (a
-   * commit-only hard state costs no write). Returns how many entries were left out.
+   * voter's log is committed as it is appended, and would be on its next start anyway (its
+   * first entry as leader commits every one before it). Past the commit of a multi-voter
+   * cluster nothing is known: a leader acknowledges writes once followers confirm them, and a
+   * hard state whose only change is the commit index is not written (storage-adapter.ts), so
+   * the last acknowledged writes may lie there, next to entries that were never committed.
+   * Returns how many entries were left out.
    */
   run(entries: readonly Entry[], commit: number, all: boolean): number {
     for (let i = 0; i < entries.length; i++) {

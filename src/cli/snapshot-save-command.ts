@@ -1,25 +1,31 @@
 // `snapshot save`: what the cron job runs. One JSON summary on stdout under --json, a progress
-// bar on stderr when it is a terminal, and the exit codes of PRODUCT.md section 5.
-//
-// Hooks for the locking/retention engineer: runSnapshotSave() is the whole save; wrap it with
-// the lock (--on-locked), follow it with prune (--prune) and the metrics file (--metrics-file).
+// bar on stderr when it is a terminal, and the exit codes of PRODUCT.md section 5. The save
+// holds the repository lock (--on-locked), can prune right after a verified save (--prune
+// with --keep-*), and can leave a Prometheus textfile behind (--metrics-file).
 import { Option, type Command } from 'commander';
 import { DEFAULT_COMPRESSION_LEVEL, checkCompressionLevel } from '../archive/compression.js';
 import { parseDuration } from '../duration.js';
-import { UsageError } from '../errors.js';
+import { LifeboatError, UsageError } from '../errors.js';
 import { LifeboatClient } from '../client/lifeboat-client.js';
 import { DEFAULT_ENDPOINT, parseEndpoints } from '../client/endpoints.js';
 import { saveSnapshot, type SaveProgress, type SaveResult } from '../dr/save.js';
+import { writeMetricsFile } from '../dr/metrics-file.js';
+import { pruneRepository, type PruneResult } from '../dr/prune.js';
+import { validatePolicy } from '../repo/retention.js';
 import type { Repository } from '../repo/repository.js';
 import type { Manifest } from '../repo/manifest.js';
 import { formatBytes, formatDuration, log, printJson } from './output.js';
 import { createProgress, type Progress } from './progress.js';
 import { addRepoOptions, repositoryFromFlags, type RepoFlags } from './repo-options.js';
 import { action, type ActionContext } from './run-action.js';
+import { addLockOptions, withRepositoryLock, type LockFlags } from './lock-options.js';
+import { addRetentionOptions, hasRetentionFlags, policyFromFlags, printPruneResult, type RetentionFlags } from './snapshot-prune-command.js';
 
 /** The parsed flags of `snapshot save`. */
-export interface SaveFlags extends RepoFlags {
+export interface SaveFlags extends RepoFlags, LockFlags, RetentionFlags {
   readonly endpoints?: string;
+  readonly prune?: boolean;
+  readonly metricsFile?: string;
   readonly allowStale?: boolean;
   readonly compressionLevel?: string;
   readonly timeout?: string;
@@ -37,18 +43,73 @@ export function registerSnapshotSaveCommand(parent: Command): void {
     .option('--compression-level <n>', `zstd level 1-19 (default ${DEFAULT_COMPRESSION_LEVEL})`)
     .option('--timeout <duration>', 'give up after this long (default: 5m plus 1s per MiB received, and 2m without data)')
     .addOption(new Option('--spool-dir <dir>', 'where the compressed snapshot is staged before upload (default: the system temp dir)').env('LIFEBOAT_SPOOL_DIR'))
-    .option('--json', 'print one JSON summary on stdout');
+    .option('--json', 'print one JSON summary on stdout')
+    .option('--prune', 'after the snapshot is saved and verified, apply the --keep-* retention policy (as snapshot prune)')
+    .addOption(new Option('--metrics-file <path>', "write a Prometheus textfile for node_exporter's textfile collector after the run").env('LIFEBOAT_METRICS_FILE'));
+  addRetentionOptions(command);
+  addLockOptions(command);
   addRepoOptions(command);
-  command.action(action(async (ctx, flags: SaveFlags) => {
-    const { repo, result } = await runSnapshotSave(ctx, flags);
-    printSaveResult(ctx, repo, result.manifest);
-  }));
+  command.action(action((ctx, flags: SaveFlags) => saveAction(ctx, flags)));
+}
+
+/** The whole cron run: lock, save, optional prune, metrics. */
+async function saveAction(ctx: ActionContext, flags: SaveFlags): Promise<void> {
+  const started = Date.now();
+  let manifest: Manifest | undefined;
+  let exitCode = 0;
+  let skipped = false;
+  try {
+    if (hasRetentionFlags(flags) && !flags.prune) {
+      throw new UsageError('--keep-* flags on snapshot save need --prune', 'add --prune to prune after the save, or run lifeboat snapshot prune');
+    }
+    const policy = flags.prune ? policyFromFlags(flags) : undefined;
+    // A policy that keeps nothing is refused before anything is saved, not after.
+    if (policy) validatePolicy(policy);
+    const repo = repositoryFromFlags(flags);
+    const outcome = await withRepositoryLock(ctx, repo, flags, 'snapshot save', async () => {
+      const { result } = await runSnapshotSave(ctx, flags, repo);
+      manifest = result.manifest;
+      if (!ctx.json) printSaveResult(ctx, repo, result.manifest);
+      let pruned: PruneResult | undefined;
+      if (policy) {
+        try {
+          pruned = await pruneRepository({ repo, policy, dryRun: false, signal: ctx.signal });
+        } catch (err) {
+          if (err instanceof LifeboatError) {
+            throw new LifeboatError(`snapshot ${result.manifest.id} was saved, but the prune failed: ${err.message}`, err.hint, err.exitCode, { cause: err });
+          }
+          throw err;
+        }
+        if (!ctx.json) printPruneResult(pruned, false);
+      }
+      return { result, pruned };
+    });
+    if (outcome.skipped) {
+      skipped = true;
+      if (ctx.json) printJson('lifeboat.snapshot.save/v1', { skipped: true, reason: 'another run holds the repository lock' });
+      return;
+    }
+    if (ctx.json) printSaveResult(ctx, repo, outcome.value.result.manifest, outcome.value.pruned ? { prune: outcome.value.pruned } : {});
+  } catch (err) {
+    exitCode = err instanceof LifeboatError ? err.exitCode : 1;
+    throw err;
+  } finally {
+    // A skipped run saved nothing: it must not look like a success to the alert on the last-success time.
+    if (flags.metricsFile && !skipped) {
+      await writeMetricsFile(flags.metricsFile, {
+        command: 'snapshot save',
+        exitCode,
+        durationSeconds: (Date.now() - started) / 1000,
+        finishedAt: new Date(),
+        ...(manifest ? { snapshot: { bytes: manifest.snapshotBytes, archiveBytes: manifest.archiveBytes, revision: manifest.revision, keys: manifest.keyCount } } : {}),
+      }).catch((err: Error) => log(`warning: ${err.message}`));
+    }
+  }
 }
 
 /** Parses the flags, runs the save with a progress bar, and returns the committed manifest. */
-export async function runSnapshotSave(ctx: ActionContext, flags: SaveFlags): Promise<{ repo: Repository; result: SaveResult }> {
+export async function runSnapshotSave(ctx: ActionContext, flags: SaveFlags, repo: Repository = repositoryFromFlags(flags)): Promise<{ repo: Repository; result: SaveResult }> {
   const endpoints = parseEndpoints(flags.endpoints ?? DEFAULT_ENDPOINT);
-  const repo = repositoryFromFlags(flags);
   const compressionLevel = flags.compressionLevel === undefined ? DEFAULT_COMPRESSION_LEVEL : checkCompressionLevel(parseLevel(flags.compressionLevel));
   const timeoutMs = flags.timeout === undefined ? undefined : parseDuration(flags.timeout, '--timeout');
   if (timeoutMs !== undefined && timeoutMs <= 0) throw new UsageError('--timeout must be more than zero', 'for example --timeout 30m');
@@ -74,9 +135,10 @@ export async function runSnapshotSave(ctx: ActionContext, flags: SaveFlags): Pro
 }
 
 /** Prints the outcome: one JSON object, or a few lines for people. */
-export function printSaveResult(ctx: ActionContext, repo: Repository, m: Manifest): void {
+export function printSaveResult(ctx: ActionContext, repo: Repository, m: Manifest, extra: Record<string, unknown> = {}): void {
   if (ctx.json) {
     printJson('lifeboat.snapshot.save/v1', {
+      ...extra,
       id: m.id,
       repository: repo.url,
       clusterId: m.clusterId,

@@ -84,6 +84,7 @@ export async function acquireLock(repo: Repository, options: LockOptions): Promi
           : 'the other run did not finish in time; raise --lock-timeout or check that run',
       );
     }
+    if (delay === 200) warn(`waiting for the lock held by ${describe(holder)}`);
     await sleep(Math.min(delay, Math.max(deadline - Date.now(), 0)), options.signal);
     delay = Math.min(delay * 2, 5_000);
   }

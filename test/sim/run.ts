@@ -82,6 +82,7 @@ for (const seed of seeds) {
   for (const [k, v] of Object.entries(r.stats)) totals[k] = (totals[k] ?? 0) + v;
   total.addString(r.traceHash);
   if (values.verbose) for (const line of r.trace) console.log(line);
+  if (r.stats.inconclusive) console.log(`INCONCLUSIVE seed ${seed}: the linearizability search hit its bound`);
   if (!r.ok) {
     failed.push({ seed, property: r.property! });
     console.log(`FAIL seed ${seed}: ${r.property}: ${(r.detail ?? '').split('\n')[0]}`);

@@ -26,6 +26,8 @@ export interface MemberPersistence {
   readonly storage: MemoryStorage;
   persistReady(rd: Ready): void;
   persistTorn(rd: Ready, rng: Prng): void;
+  /** Persisting the Ready fails with EIO at fsync; the member must stop (never retry). */
+  persistFailing(rd: Ready): void;
   syncBeforeConfChange(): void;
   saveSnapshot(index: number, confState: ConfState, data: string, keep: number): void;
 }
@@ -104,6 +106,9 @@ export class DurableState implements MemberPersistence {
   syncBeforeConfChange(): void {
     this.disk.sync();
   }
+
+  /** The simulated disk has no I/O errors: a failed write simply never happened. */
+  persistFailing(_rd: Ready): void {}
 
   /** Takes a snapshot at the applied index and compacts: the disk drops everything it covers,
    * the in-memory log keeps `keep` entries behind it for slow followers. */

@@ -33,7 +33,7 @@ export type ClientReply =
   | { readonly op: number; readonly kind: 'dropped' };
 
 /** Where in a Ready a crash lands: each point loses a different amount of work. */
-export type CrashPoint = 'none' | 'before-persist' | 'torn-persist' | 'after-persist' | 'after-send' | 'after-apply';
+export type CrashPoint = 'none' | 'before-persist' | 'torn-persist' | 'io-error' | 'after-persist' | 'after-send' | 'after-apply';
 
 /** What the world provides to a member. */
 export interface MemberEnv {
@@ -264,6 +264,10 @@ export class SimMember {
     const rd = node.ready();
     const cp = this.env.crashPoint(this.id);
     if (cp === 'before-persist') return this.crashIn(cp);
+    if (cp === 'io-error') {
+      this.durable!.persistFailing(rd);
+      return this.crashIn(cp);
+    }
     if (cp === 'torn-persist') {
       this.durable!.persistTorn(rd, this.env.tearRng);
       return this.crashIn(cp);

@@ -29,7 +29,7 @@ type Payload =
 const TICK_UNITS = 10;
 const ELECTION_TICK = 10;
 const CLIENT_TIMEOUT_UNITS = 50 * TICK_UNITS;
-const CRASH_POINTS: readonly CrashPoint[] = ['before-persist', 'torn-persist', 'after-persist', 'after-send', 'after-apply'];
+const CRASH_POINTS: readonly CrashPoint[] = ['before-persist', 'torn-persist', 'io-error', 'after-persist', 'after-send', 'after-apply'];
 
 /** Formats member number n as a 16-hex-digit raft ID. */
 export function memberId(n: number): NodeId {

@@ -168,6 +168,22 @@ export class WalDurableState implements MemberPersistence {
     this.wal.fs.clearFaults();
   }
 
+  persistFailing(rd: Ready): void {
+    // Like Linux after a failed fsync, the file system drops the dirty data; nothing of this
+    // Ready may come back on restart, which the strict recovery check then verifies.
+    if (!(rd.snapshot && rd.snapshot.metadata.index > 0) && rd.entries.length === 0 && !rd.hardState) return;
+    this.wal.fs.failNext('fsync', 'EIO');
+    let threw = false;
+    try {
+      if (rd.snapshot && rd.snapshot.metadata.index > 0) this.writeReceivedSnapshot(rd.snapshot);
+      this.ms.save(rd.hardState, rd.entries);
+    } catch {
+      threw = true;
+    }
+    this.wal.fs.clearFaults();
+    if (!threw) this.fail('an fsync that failed with EIO was reported as a successful save');
+  }
+
   syncBeforeConfChange(): void {
     // Every save already fsynced.
   }

@@ -19,11 +19,14 @@ import { createProgress, type Progress } from './progress.js';
 import { addRepoOptions, repositoryFromFlags, type RepoFlags } from './repo-options.js';
 import { action, type ActionContext } from './run-action.js';
 import { addLockOptions, withRepositoryLock, type LockFlags } from './lock-options.js';
+import { runOfflineSave } from './snapshot-save-offline.js';
 import { addRetentionOptions, hasRetentionFlags, policyFromFlags, printPruneResult, type RetentionFlags } from './snapshot-prune-command.js';
 
 /** The parsed flags of `snapshot save`. */
 export interface SaveFlags extends RepoFlags, LockFlags, RetentionFlags {
   readonly endpoints?: string;
+  readonly fromDataDir?: string;
+  readonly includeUncommitted?: boolean;
   readonly prune?: boolean;
   readonly metricsFile?: string;
   readonly allowStale?: boolean;
@@ -40,6 +43,8 @@ export function registerSnapshotSaveCommand(parent: Command): void {
     .description('stream a consistent snapshot from the cluster into the repository, verified end to end')
     .addOption(new Option('--endpoints <urls>', 'client URLs of the cluster, comma-separated').env('LIFEBOAT_ENDPOINTS').default(DEFAULT_ENDPOINT))
     .option('--allow-stale', 'take a serializable snapshot from any member that answers, even without quorum')
+    .option('--from-data-dir <dir>', "back up a stopped member's data directory instead of a live cluster (marked offline)")
+    .option('--include-uncommitted', 'with --from-data-dir: also apply log entries past the recorded commit index')
     .option('--compression-level <n>', `zstd level 1-19 (default ${DEFAULT_COMPRESSION_LEVEL})`)
     .option('--timeout <duration>', 'give up after this long (default: 5m plus 1s per MiB received, and 2m without data)')
     .addOption(new Option('--spool-dir <dir>', 'where the compressed snapshot is staged before upload (default: the system temp dir)').env('LIFEBOAT_SPOOL_DIR'))
@@ -65,9 +70,13 @@ async function saveAction(ctx: ActionContext, flags: SaveFlags): Promise<void> {
     const policy = flags.prune ? policyFromFlags(flags) : undefined;
     // A policy that keeps nothing is refused before anything is saved, not after.
     if (policy) validatePolicy(policy);
+    if (flags.fromDataDir !== undefined && flags.allowStale) {
+      throw new UsageError('--allow-stale and --from-data-dir do not go together', 'use --from-data-dir for a stopped member, --allow-stale for a running one without quorum');
+    }
     const repo = repositoryFromFlags(flags);
     const outcome = await withRepositoryLock(ctx, repo, flags, 'snapshot save', async () => {
-      const { result } = await runSnapshotSave(ctx, flags, repo);
+      const { result } =
+        flags.fromDataDir !== undefined ? await runOfflineSave(ctx, { ...flags, fromDataDir: flags.fromDataDir }, repo) : await runSnapshotSave(ctx, flags, repo);
       manifest = result.manifest;
       if (!ctx.json) printSaveResult(ctx, repo, result.manifest);
       let pruned: PruneResult | undefined;

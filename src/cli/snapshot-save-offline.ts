@@ -23,11 +23,10 @@ export type OfflineSaveFlags = { readonly fromDataDir: string } & RepoFlags & {
 };
 
 /** Backs up a stopped member's data directory; returns the repository and the committed result. */
-export async function runOfflineSave(ctx: ActionContext, flags: OfflineSaveFlags): Promise<{ repo: Repository; result: OfflineSaveResult }> {
+export async function runOfflineSave(ctx: ActionContext, flags: OfflineSaveFlags, repo: Repository = repositoryFromFlags(flags)): Promise<{ repo: Repository; result: OfflineSaveResult }> {
   if (typeof flags.fromDataDir !== 'string' || flags.fromDataDir.trim() === '') {
     throw new UsageError('--from-data-dir needs a directory', 'for example --from-data-dir /var/lib/lifeboat/n1');
   }
-  const repo = repositoryFromFlags(flags);
   const compressionLevel = flags.compressionLevel === undefined ? DEFAULT_COMPRESSION_LEVEL : checkCompressionLevel(parseLevel(String(flags.compressionLevel)));
   const timeoutMs = flags.timeout === undefined ? undefined : parseDuration(flags.timeout, '--timeout');
   if (timeoutMs !== undefined && timeoutMs <= 0) throw new UsageError('--timeout must be more than zero', 'for example --timeout 30m');

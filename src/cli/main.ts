@@ -1,6 +1,7 @@
 // The `lifeboat` command: builds the commander program from one file per command group.
 import { Command, CommanderError } from 'commander';
-import { ExitCode } from '../errors.js';
+import { ExitCode, UsageError } from '../errors.js';
+import { reportFailure } from './run-action.js';
 import { registerServeCommand } from './serve-command.js';
 import { registerClientCommands } from './client-commands.js';
 import { registerClusterCommand } from './cluster-command.js';
@@ -17,9 +18,7 @@ export function buildProgram(): Command {
   const program = new Command('lifeboat')
     .description('Backup, restore and disaster recovery for a Raft key-value store')
     .version(VERSION)
-    .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  program.configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'lifeboat: ')) });
   registerServeCommand(program);
   registerClientCommands(program);
   registerClusterCommand(program);
@@ -30,9 +29,45 @@ export function buildProgram(): Command {
   registerSnapshotPruneCommand(snapshot);
   registerDrillCommand(program);
   registerDemoCommand(program);
-  // Subcommands inherit exitOverride so usage errors come back here as exit code 2.
-  for (const command of walk(program)) command.exitOverride();
+  for (const command of walk(program)) {
+    // Subcommands inherit exitOverride so usage errors come back to main() as exit code 2.
+    command.exitOverride();
+    command.configureOutput({ outputError: (text) => usageFailure.record(text, commandPath(command)) });
+  }
   return program;
+}
+
+/**
+ * Commander's error text, reshaped into the contract's two lines: its message becomes the
+ * `lifeboat:` line, and its "(Did you mean ...?)" line moves into the hint with the help
+ * command of the command that failed.
+ */
+const usageFailure = {
+  message: undefined as string | undefined,
+  hint: undefined as string | undefined,
+  record(text: string, path: string): void {
+    const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+    const suggestion = lines.find((l) => /^\(Did you mean/.test(l))?.replace(/^\((.*)\)$/, '$1');
+    this.message = (lines.find((l) => !/^\(Did you mean/.test(l)) ?? 'invalid arguments').replace(/^error: /, '');
+    const help = `run \`${path} --help\` to see its flags`;
+    this.hint = suggestion ? `${suggestion.replace(/^Did/, 'did')} ${help}` : help;
+  },
+};
+
+function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = command; c; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/**
+ * The AWS SDK warns on every run under Node 20 that its 2027 releases will need Node 22: a
+ * multi-line "(node:PID) Warning" on stderr that cron mails and log alerts mistake for a
+ * failure. That one warning is switched off through the SDK's own setting (unless the user set
+ * it); every other Node warning still prints.
+ */
+function silenceSdkNodeVersionWarning(): void {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 }
 
 function* walk(command: Command): Generator<Command> {
@@ -40,19 +75,29 @@ function* walk(command: Command): Generator<Command> {
   for (const sub of command.commands) yield* walk(sub);
 }
 
+/** True when --json appears among the options (not after a `--`). */
+function wantsJson(argv: string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).includes('--json');
+}
+
 /** Entry point used by bin/lifeboat. */
 export async function main(argv: string[]): Promise<void> {
+  silenceSdkNodeVersionWarning();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+      if (err.exitCode === 0 && ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(err.code)) {
         process.exitCode = ExitCode.ok;
         return;
       }
-      process.stderr.write('hint: run `lifeboat <command> --help` to see its flags\n');
-      process.exitCode = ExitCode.usage;
+      // A command group without its subcommand (`lifeboat snapshot`) printed the group's help;
+      // in a cron line that is a mistake, so it must not pass as success.
+      const message = err.code === 'commander.help' ? 'no command given' : (usageFailure.message ?? err.message.replace(/^error: /, ''));
+      const hint = usageFailure.hint ?? 'run `lifeboat --help` to see the commands';
+      process.exitCode = reportFailure(new UsageError(message, hint), wantsJson(argv));
       return;
     }
     throw err;

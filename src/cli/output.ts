@@ -1,9 +1,21 @@
 // Output helpers shared by the commands: JSON documents on stdout, tables, human sizes.
 import Table from 'cli-table3';
 
+let jsonWritten = false;
+
 /** Writes one JSON document (with its schema name) on stdout. */
 export function printJson(schema: string, body: Record<string, unknown>): void {
+  jsonWritten = true;
   process.stdout.write(JSON.stringify({ schema, ...body }, null, 2) + '\n');
+}
+
+/**
+ * True once a command has written its JSON document. A command that reports a failure inside
+ * its own document (a failed drill's report) must not get a second, error document after it:
+ * --json promises exactly one document on stdout.
+ */
+export function jsonDocumentWritten(): boolean {
+  return jsonWritten;
 }
 
 /** Renders rows as a cli-table3 table string. */

@@ -3,6 +3,7 @@
 // AbortSignal the job can honour (ending with exit 130, nothing committed).
 import { setMaxListeners } from 'node:events';
 import { ExitCode, InterruptedError, LifeboatError } from '../errors.js';
+import { jsonDocumentWritten } from './output.js';
 
 /** What every action receives besides its parsed options. */
 export interface ActionContext {
@@ -12,7 +13,10 @@ export interface ActionContext {
   readonly json: boolean;
 }
 
-/** Prints a failure as one line plus a hint line (and a JSON document on stdout under --json). */
+/**
+ * Prints a failure as one line plus a hint line, and under --json the lifeboat.error/v1
+ * document on stdout unless the command already wrote its own (which then carries the failure).
+ */
 export function reportFailure(err: unknown, json: boolean): ExitCode {
   const known = err instanceof LifeboatError;
   const exitCode: ExitCode = known ? err.exitCode : ExitCode.failure;
@@ -20,7 +24,7 @@ export function reportFailure(err: unknown, json: boolean): ExitCode {
   const hint = known ? err.hint : 'this is unexpected; run again with LIFEBOAT_DEBUG=1 for a stack trace and report it';
   process.stderr.write(`lifeboat: ${firstLine(message)}\nhint: ${firstLine(hint)}\n`);
   if (process.env.LIFEBOAT_DEBUG && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
-  if (json) {
+  if (json && !jsonDocumentWritten()) {
     process.stdout.write(JSON.stringify({ schema: 'lifeboat.error/v1', error: firstLine(message), hint: firstLine(hint), exitCode }) + '\n');
   }
   return exitCode;
@@ -45,10 +49,11 @@ export function action<A extends unknown[]>(fn: (ctx: ActionContext, ...args: A)
     setMaxListeners(0, controller.signal);
     const onSignal = (name: NodeJS.Signals) => {
       if (controller.signal.aborted) {
-        // A second Ctrl-C means "now": give up on a clean stop.
-        process.exit(ExitCode.interrupted);
+        // A second Ctrl-C means "now": give up on a clean stop, still with the two lines.
+        process.exit(reportFailure(new InterruptedError(`interrupted again by ${name}: stopped at once, without cleaning up`), json));
       }
-      process.stderr.write(`lifeboat: ${name} received, stopping cleanly (press Ctrl-C again to force)\n`);
+      // Not a `lifeboat:` line: the run has not failed yet, and the failure line comes at the end.
+      process.stderr.write(`${name} received: stopping cleanly (press Ctrl-C again to force)\n`);
       controller.abort(new InterruptedError(`interrupted by ${name}`));
     };
     process.on('SIGINT', onSignal);

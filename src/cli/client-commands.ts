@@ -2,7 +2,7 @@
 // Shaped like etcdctl's (plain output a human or a shell script can read), with --json for
 // machines: one document on stdout with schema "lifeboat.<command>/v1".
 import { Option, type Command } from 'commander';
-import { ClusterUnavailableError, ExitCode, UsageError } from '../errors.js';
+import { ClusterUnavailableError, ExitCode, LifeboatError, UsageError } from '../errors.js';
 import { LifeboatClient } from '../client/lifeboat-client.js';
 import { DEFAULT_ENDPOINT, parseEndpoints } from '../client/endpoints.js';
 import type { KeyValue, Member, ResponseHeader, StatusResult } from '../client/client-types.js';
@@ -266,7 +266,14 @@ function registerEndpointCommands(endpoint: Command): void {
           else log(`${r.endpoint} is unhealthy: ${r.error ?? 'unknown'}`);
         }
       }
-      return healthy === results.length ? ExitCode.ok : ExitCode.failure;
+      const unhealthy = results.filter((r) => !r.healthy);
+      if (unhealthy.length > 0) {
+        throw new LifeboatError(
+          `endpoint health: ${unhealthy.length} of ${results.length} endpoints unhealthy: ${unhealthy.map((r) => r.endpoint).join(', ')}`,
+          'the cluster answers through the others; check those members (lifeboat endpoint status) before they cost the quorum',
+        );
+      }
+      return ExitCode.ok;
     }));
 
   addClientOptions(endpoint.command('status').description('status of every endpoint: ID, leader, revision, raft term and index, db size'))
@@ -295,8 +302,13 @@ function registerEndpointCommands(endpoint: Command): void {
             return [s.endpoint, String(j.id), j.isLeader ? 'true' : 'false', s.header.revision, s.raftTerm, s.raftIndex, formatBytes(s.dbSize)];
           }),
         ));
-        for (const f of failures) log(`lifeboat: ${f.endpoint}: ${f.error}`);
       }
-      return failures.length > 0 ? ExitCode.failure : ExitCode.ok;
+      if (failures.length > 0) {
+        throw new LifeboatError(
+          `endpoint status: ${failures.length} of ${endpoints.length} endpoints did not answer: ${failures.map((f) => `${f.endpoint}: ${f.error}`).join('; ')}`,
+          'the others answered; check that those members are running and reachable',
+        );
+      }
+      return ExitCode.ok;
     }));
 }

@@ -24,7 +24,7 @@ export function registerSnapshotReadCommands(parent: Command): void {
     .action(action(async (ctx, flags: ReadFlags) => {
       const repo = repositoryFromFlags(flags);
       const catalog = await listSnapshots(repo);
-      for (const problem of catalog.problems) log(`lifeboat: warning: ${problem}`);
+      for (const problem of catalog.problems) log(`warning: ${problem}`);
       if (catalog.incomplete.length > 0) log(`note: ${catalog.incomplete.length} incomplete upload(s) without a manifest (interrupted saves; never restored; prune removes them)`);
       const snapshots = catalog.snapshots.filter((s) => !flags.cluster || s.clusterId === flags.cluster);
       if (ctx.json) {
@@ -116,10 +116,8 @@ export function registerSnapshotReadCommands(parent: Command): void {
           `${failures} of ${outcomes.length + problems.length} snapshots failed verification: ${[...failed.map((o) => o.entry.id), ...(problems.length ? [`${problems.length} unreadable manifest(s)`] : [])].join(', ')}`,
           'do not restore from those; restore from a snapshot that passed and check the storage',
         );
-        if (!ctx.json) throw error;
-        // The results document is the JSON answer; the failure still gets its line and hint on stderr.
-        log(`lifeboat: ${error.message}\nhint: ${error.hint}`);
-        return error.exitCode;
+        // Under --json the results document above is the answer; the failure adds only its two lines on stderr.
+        throw error;
       }
       const repo = optionalRepositoryFromFlags(flags);
       const target = await resolveSnapshot(repo, ref!);

@@ -41,7 +41,7 @@ export async function runOfflineSave(ctx: ActionContext, flags: OfflineSaveFlags
       spoolDir: flags.spoolDir,
       includeUncommitted: flags.includeUncommitted === true,
       signal: ctx.signal,
-      log: (line) => log(`lifeboat: ${line}`),
+      log: (line) => log(`warning: ${line}`),
       onProgress: (p) => {
         if (p.phase !== phase) {
           bar?.finish();

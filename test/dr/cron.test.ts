@@ -2,11 +2,10 @@
 // only after a verified save, leaves metrics for alerting, and stops cleanly on SIGTERM.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { encodeSnapshot } from '../../src/snapshot/index.js';
 import { acquireLock, LOCK_KEY } from '../../src/repo/lock.js';
 import { LocalRepository } from '../../src/repo/local-repository.js';
@@ -14,56 +13,26 @@ import { listSnapshots } from '../../src/dr/catalog.js';
 import { ExitCode } from '../../src/errors.js';
 import { header, records } from '../archive/helpers.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { runCli, spawnCli, startFakeMember } from '../archive/cli.js';
 
-const BIN = resolve(import.meta.dirname, '../../bin/lifeboat');
 const work = mkdtempSync(join(tmpdir(), 'lifeboat-cron-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
-/** A fake member that answers /v3/maintenance/snapshot with a valid snapshot, or stalls halfway. */
-async function snapshotServer(opts: { stallAfterBytes?: number } = {}): Promise<{ url: string; sent: () => number; close: () => Promise<void> }> {
+/** A fake member serving a new revision on every request (so IDs differ), or hanging after some bytes. */
+async function snapshotServer(opts: { stallAfterBytes?: number } = {}) {
   let revision = 3000;
-  let sent = 0;
-  const server: Server = createServer((req, res) => {
-    req.resume();
-    if (req.url !== '/v3/maintenance/snapshot') {
-      res.writeHead(404).end();
-      return;
-    }
+  const member = await startFakeMember(() => {
     revision++;
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'x-lifeboat-revision': String(revision) });
-    const stream = encodeSnapshot(header(2000, revision), records(2000, 200), { chunkBytes: 16 * 1024 });
-    stream.on('data', (chunk: Buffer) => {
-      if (opts.stallAfterBytes !== undefined && sent + chunk.length > opts.stallAfterBytes) {
-        stream.pause();
-        return; // never ends: a hung member
-      }
-      sent += chunk.length;
-      res.write(chunk);
-    });
-    stream.on('end', () => res.end());
+    const body = () => encodeSnapshot(header(2000, revision), records(2000, 200), { chunkBytes: 16 * 1024 });
+    return opts.stallAfterBytes === undefined ? { kind: 'serve' as const, body } : { kind: 'stall' as const, body, afterBytes: opts.stallAfterBytes };
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  return {
-    url,
-    sent: () => sent,
-    close: () => new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }),
-  };
+  return { url: member.url, sent: member.bytesSent, close: member.close };
 }
 
 /** Runs the CLI without blocking this process, whose event loop serves the fake member. */
-function lifeboat(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('close', (status) => resolve({ status, stdout, stderr }));
-  });
+async function lifeboat(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const r = await runCli(args);
+  return { status: r.code, stdout: r.stdout, stderr: r.stderr };
 }
 
 function freshRepo(name: string): string {
@@ -105,14 +74,13 @@ test('with --on-locked wait, a save queues behind the running one and saves once
   await repo.ensureInitialized();
   const other = await acquireLock(repo, { command: 'snapshot save', onLocked: 'fail' });
   try {
-    const child = spawn(process.execPath, [BIN, 'snapshot', 'save', '--endpoints', member.url, '--repo', root, '--on-locked', 'wait', '--lock-timeout', '2m'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const { proc, done } = spawnCli(['snapshot', 'save', '--endpoints', member.url, '--repo', root, '--on-locked', 'wait', '--lock-timeout', '2m']);
     let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exit = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     await waitFor('the second save to wait for the lock', () => /waiting for the lock held by snapshot save/.test(stderr));
     assert.equal((await listSnapshots(repo)).snapshots.length, 0, 'it did not save while the lock was held');
     await other!.release();
-    assert.equal(await exit, 0, stderr);
+    assert.equal((await done).code, 0, stderr);
     assert.equal((await listSnapshots(repo)).snapshots.length, 1);
     assert.equal(await repo.stat(LOCK_KEY), undefined, 'the lock is released');
   } finally {
@@ -123,11 +91,7 @@ test('with --on-locked wait, a save queues behind the running one and saves once
 test('two saves started together against one repository never overlap: each saves, fails with 11, or queues', { timeout: 120_000 }, async () => {
   const member = await snapshotServer();
   const root = freshRepo('together');
-  const run = () =>
-    new Promise<number | null>((r) => {
-      const child = spawn(process.execPath, [BIN, 'snapshot', 'save', '--endpoints', member.url, '--repo', root], { stdio: 'ignore' });
-      child.once('exit', (c) => r(c));
-    });
+  const run = async () => (await runCli(['snapshot', 'save', '--endpoints', member.url, '--repo', root])).code;
   try {
     const codes = await Promise.all([run(), run()]);
     const saved = (await listSnapshots(new LocalRepository(root))).snapshots.length;
@@ -220,13 +184,11 @@ test('SIGTERM during a save exits 130, commits nothing and leaves no temporary f
   const spool = join(work, 'spool-sigterm');
   mkdirSync(spool);
   try {
-    const child = spawn(process.execPath, [BIN, 'snapshot', 'save', '--endpoints', member.url, '--repo', root, '--spool-dir', spool], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exit = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    const { proc, done } = spawnCli(['snapshot', 'save', '--endpoints', member.url, '--repo', root, '--spool-dir', spool]);
     await waitFor('the save to be streaming', () => member.sent() > 50_000);
-    child.kill('SIGTERM');
-    assert.equal(await exit, ExitCode.interrupted, stderr);
+    proc.kill('SIGTERM');
+    const { code, stderr } = await done;
+    assert.equal(code, ExitCode.interrupted, stderr);
     assert.match(stderr, /^lifeboat: .*SIGTERM/m);
     assert.match(stderr, /^hint: /m);
     const snapshots = existsSync(join(root, 'snapshots')) ? readdirSync(join(root, 'snapshots')) : [];

@@ -1,23 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { ExitCode } from '../../src/errors.js';
 import { TestCluster } from '../helpers/test-cluster.js';
+import { runCli } from '../archive/cli.js';
 
-const BIN = resolve(import.meta.dirname, '../../bin/lifeboat');
 
-function lifeboat(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('close', (status) => done({ status, stdout, stderr }));
-  });
+async function lifeboat(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const r = await runCli(args);
+  return { status: r.code, stdout: r.stdout, stderr: r.stderr };
 }
 
 test('snapshot save --from-data-dir backs up a stopped member, and refuses one that is running', { timeout: 180_000 }, async () => {

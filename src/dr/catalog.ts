@@ -4,7 +4,7 @@
 // `lifeboat drill`) are joined in so `snapshot list` shows each snapshot's last drill.
 import { stat } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
-import { LifeboatError, NotFoundError, UsageError } from '../errors.js';
+import { IntegrityError, NotFoundError, UsageError } from '../errors.js';
 import { parseManifest, type Manifest } from '../repo/manifest.js';
 import type { Repository } from '../repo/repository.js';
 import { archiveKey, isSnapshotId, manifestKey } from '../repo/snapshot-id.js';
@@ -58,7 +58,11 @@ export async function listSnapshots(repo: Repository, options: ListOptions = {})
     try {
       return parseManifest(await repo.readSmall(manifestKey(id)), manifestKey(id), id);
     } catch (err) {
-      if (!(err instanceof LifeboatError)) throw err;
+      // Gone since the listing (a prune ran meanwhile): it is simply no longer there.
+      if (err instanceof NotFoundError) return undefined;
+      // A damaged manifest is reported; a storage failure must fail the listing, or `latest`
+      // would quietly pick an older snapshot and prune would judge an incomplete set.
+      if (!(err instanceof IntegrityError)) throw err;
       problems.push(err.message);
       return undefined;
     }

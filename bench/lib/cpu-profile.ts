@@ -26,7 +26,7 @@ export interface ProfileSummary {
   readonly file: string;
   /** Wall time covered by the profile, ms. */
   readonly wallMs: number;
-  /** Time not idle, ms. */
+  /** Samples not idle times the median sampling interval, ms (close to on-CPU time). */
   readonly busyMs: number;
   readonly categories: readonly { name: string; ms: number; pctOfBusy: number }[];
   readonly top: readonly { fn: string; where: string; category: string; ms: number; pctOfBusy: number }[];
@@ -64,11 +64,14 @@ export function categorize(frame: CallFrame): string {
 export function summarizeProfile(file: string, topN = 25): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  // Count samples, not the time between them: on a busy machine a preempted thread takes its
+  // next sample late, and the gap (time off the CPU) would be charged to whatever ran then,
+  // typically the return from a write or fsync. Pending profiler signals coalesce while the
+  // thread is off the CPU, so a sample count tracks on-CPU time; each counts as the median interval.
+  const intervals = [...profile.timeDeltas].filter((d) => d > 0).sort((a, b) => a - b);
+  const tick = intervals.length ? intervals[intervals.length >> 1]! : 1000;
   const selfUs = new Map<number, number>();
-  for (let i = 0; i < profile.samples.length; i++) {
-    // timeDeltas[i] is the time before sample i; attribute it to sample i's leaf.
-    selfUs.set(profile.samples[i]!, (selfUs.get(profile.samples[i]!) ?? 0) + (profile.timeDeltas[i] ?? 0));
-  }
+  for (const id of profile.samples) selfUs.set(id, (selfUs.get(id) ?? 0) + tick);
   const parentOf = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parentOf.set(c, n.id);
   // A native leaf (writeBuffer, writev, ...) belongs to whoever called it: a socket write is

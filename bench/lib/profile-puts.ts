@@ -39,7 +39,8 @@ async function main(): Promise<void> {
     const follower = pids.findIndex((_, i) => i !== leaderIndex);
     const driver = await side.driver();
     const values = new ValueSource(256);
-    await closedLoop(500, 16, (i) => driver.put(benchKey('/warmup', i), values.next()));
+    // Long enough that TurboFan has compiled the hot path: otherwise the compiler dominates.
+    await closedLoop(Math.max(5000, puts >> 1), inFlight, (i) => driver.put(benchKey('/warmup', i), values.next()));
     // strace -c counts the leader's system calls during the puts alone: how many writes, writevs
     // and fdatasyncs one put costs says whether appends and sends are batched.
     const strace = straced ? await startStrace(pids[leaderIndex]!, join(profDir, 'strace-leader.txt')) : undefined;

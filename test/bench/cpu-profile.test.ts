@@ -17,7 +17,7 @@ test('frames are put in the layer of the file they come from', () => {
   assert.equal(categorize(frame('(idle)', '')), 'idle');
 });
 
-test('a native leaf is charged to its JavaScript caller and idle time is left out of busy time', () => {
+test('a native leaf is charged to its JavaScript caller, idle time is left out, and a late sample counts one interval', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bench-profile-test-'));
   try {
     const profile = {
@@ -30,7 +30,8 @@ test('a native leaf is charged to its JavaScript caller and idle time is left ou
       startTime: 0,
       endTime: 4000,
       samples: [3, 3, 4, 3],
-      timeDeltas: [1000, 1000, 1000, 1000],
+      // The last sample came late (the thread was off the CPU): it still counts as one interval.
+      timeDeltas: [1000, 1000, 1000, 50_000],
     };
     const file = join(dir, 'p.cpuprofile');
     writeFileSync(file, JSON.stringify(profile));

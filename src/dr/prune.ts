@@ -39,7 +39,10 @@ export async function pruneRepository(options: PruneOptions): Promise<PruneResul
   const { repo, policy, dryRun } = options;
   const now = options.now ?? new Date();
   const catalog = await listSnapshots(repo, { drills: false });
-  const decisions = applyRetention(catalog.snapshots, policy);
+  // "Never delete the newest verified snapshot" means one that can still be restored: a
+  // manifest whose archive is gone must not take that protection from the one before it.
+  const candidates = catalog.snapshots.map((s) => ({ ...s, verified: s.verified && s.archivePresent }));
+  const decisions = applyRetention(candidates, policy);
   const doomed = decisions.filter((d) => !d.keep).map((d) => d.snapshot);
 
   const objects = await repo.list('snapshots/');

@@ -177,3 +177,22 @@ test('the prune command prints its plan as JSON with --dry-run --json and leaves
     await tmp.cleanup();
   }
 });
+
+test('when the newest snapshot has lost its archive, prune still keeps the newest restorable one', async () => {
+  const tmp = await tempDir('prune-damaged-newest');
+  try {
+    const root = join(tmp.dir, 'repo');
+    const repo = new LocalRepository(root);
+    const ids = await fillRepository(repo);
+    // The newest manifest survives but its archive is gone (a damaged bucket, a manual delete).
+    await repo.delete(`snapshots/${ids[11]}.tar.zst`);
+    const result = await pruneRepository({ repo, policy: { keepLast: 1 }, dryRun: false });
+    const kept = new Map(result.kept.map((k) => [k.id, k.reasons]));
+    assert.deepEqual(kept.get(ids[10]!), ['newest verified'], 'the newest snapshot that can still be restored survives');
+    assert.ok(kept.has(ids[11]!), 'the damaged one is kept by its rule and stays visible for the operator');
+    const survivors = (await listSnapshots(repo, { drills: false })).snapshots.filter((s) => s.archivePresent).map((s) => s.id);
+    assert.deepEqual(survivors, [ids[10]]);
+  } finally {
+    await tmp.cleanup();
+  }
+});

@@ -36,10 +36,12 @@ function describeDisk(path: string): string {
       .trim().split('\n')[1]!.trim().split(/\s+/);
     const device = /^\/dev\/([a-z]+)/.exec(source ?? '')?.[1];
     let kind = '';
-    if (device) {
+    if (device?.startsWith('vd')) {
+      // A virtio disk reports itself rotational whatever backs it: say what it is instead.
+      kind = ', virtio block device';
+    } else if (device) {
       const rotational = readFileSync(`/sys/block/${device}/queue/rotational`, 'utf8').trim();
       kind = rotational === '1' ? ', rotational' : ', non-rotational';
-      if (device.startsWith('vd')) kind += ' virtio';
     }
     return `${source} ${fstype} ${size}${kind}`;
   } catch {

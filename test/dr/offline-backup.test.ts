@@ -171,6 +171,54 @@ test('a lone member killed with SIGKILL right after writes acknowledged one at a
   }
 });
 
+test('a 3-member cluster killed under write load: the default replay stops at the commit each member wrote down and counts what it left out, and includeUncommitted keeps every acknowledged write', async () => {
+  const c = await TestCluster.start({ members: 3 });
+  let writing = true;
+  try {
+    await c.run(async () => {
+      const leader = await c.waitForLeader();
+      const acked = new Map<string, string>();
+      let n = 0;
+      const writers = Array.from({ length: 16 }, async () => {
+        while (writing) {
+          const i = n++;
+          const r = await leader.put(`load/${i}`, `v${i}`).catch(() => undefined);
+          if (r?.status === 200) acked.set(`load/${i}`, `v${i}`);
+        }
+      });
+      await waitFor('many acknowledged writes', () => acked.size >= 400);
+      await Promise.all(c.members.map((m) => m.kill()));
+      writing = false;
+      await Promise.all(writers);
+      const value = (s: Awaited<ReturnType<typeof loadDataDirReadOnly>>, key: string) =>
+        s.kv.apply({ kind: 'range', key: Buffer.from(key) }).kvs[0]?.value.toString();
+      const whole = await loadDataDirReadOnly(leader.dataDir, { includeUncommitted: true });
+      for (const [key, v] of acked) assert.equal(value(whole, key), v, `${key} was acknowledged by the leader`);
+      for (const m of c.members) {
+        const notes: string[] = [];
+        const committed = await loadDataDirReadOnly(m.dataDir, { log: (l) => notes.push(l) });
+        const all = await loadDataDirReadOnly(m.dataDir, { includeUncommitted: true });
+        assert.equal(committed.appliedIndex, committed.recordedCommit);
+        assert.equal(all.entriesLeftOut, 0);
+        assert.ok(all.appliedIndex >= committed.appliedIndex + committed.entriesLeftOut);
+        assert.equal(notes.some((l) => l.includes(`${committed.entriesLeftOut} entries after index ${committed.appliedIndex} were left out`)), committed.entriesLeftOut > 0);
+        // What the default keeps is a prefix of the whole log: never a value the log does not end with.
+        let missing = 0;
+        for (const [key, v] of acked) {
+          const got = value(committed, key);
+          if (got === undefined) missing++;
+          else assert.equal(got, v);
+        }
+        // The member that acknowledged the writes has them all in its log; a slow follower may not.
+        if (m === leader) assert.ok(missing <= committed.entriesLeftOut, `${missing} acknowledged writes missing, ${committed.entriesLeftOut} entries left out`);
+      }
+    });
+  } finally {
+    writing = false;
+    await c.destroy();
+  }
+});
+
 test('a data directory a running member holds is refused with exit 17, and nothing is written to the repository', async () => {
   const c = await TestCluster.start({ members: 1 });
   const t = await tempDir('offline');

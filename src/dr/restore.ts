@@ -18,6 +18,8 @@ import { RecordChannel, fanOut } from './record-channel.js';
 import type { RestorePlan } from './restore-plan.js';
 import { dumpSnapshotRef, verifySnapshotRef, type ReadOptions } from './verify.js';
 
+const RESTORED_SEGMENT_BYTES = 1024 * 1024;
+
 /** What a restore established. */
 export interface RestoreResult {
   readonly clusterId: string;
@@ -78,7 +80,9 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreR
         await mkdir(dirname(b.temp), { recursive: true });
         const fs = new NodeFileSystem();
         writeIdentity(fs, b.temp, { clusterId: plan.clusterId, memberId: b.target.member.id, name: b.target.member.name });
-        const storage = await MemberStorage.open(fs, b.temp, { log: () => {} });
+        // The first segment only has to hold the hard state and the snapshot marker: a small one spares
+        // writing 64 MiB of preallocated zeros per member (later segments get the member's full size).
+        const storage = await MemberStorage.open(fs, b.temp, { log: () => {}, segmentSize: RESTORED_SEGMENT_BYTES });
         try {
           const header: SnapshotHeaderInput = {
             clusterId: plan.clusterId,

@@ -1,5 +1,6 @@
 // --on-locked and --lock-timeout, shared by the commands that write to a repository
 // (save, prune), and the wrapper that holds the lock around their work.
+import { setMaxListeners } from 'node:events';
 import { Option, type Command } from 'commander';
 import { parseDuration } from '../duration.js';
 import { acquireLock, parseOnLocked } from '../repo/lock.js';
@@ -21,14 +22,16 @@ export function addLockOptions(command: Command): Command {
 
 /**
  * Runs work while holding the repository lock. Returns { skipped: true } without running it
- * when another run holds the lock and --on-locked is skip.
+ * when another run holds the lock and --on-locked is skip. The work gets a context whose signal
+ * also aborts (exit 11) if the lock is lost while it runs, so it stops instead of racing the
+ * run that took the lock over.
  */
 export async function withRepositoryLock<T>(
   ctx: ActionContext,
   repo: Repository,
   flags: LockFlags,
   command: string,
-  work: () => Promise<T>,
+  work: (locked: ActionContext) => Promise<T>,
 ): Promise<{ skipped: true } | { skipped: false; value: T }> {
   const onLocked = parseOnLocked(flags.onLocked ?? 'fail');
   const waitTimeoutMs = flags.lockTimeout === undefined ? undefined : parseDuration(flags.lockTimeout, '--lock-timeout');
@@ -39,7 +42,9 @@ export async function withRepositoryLock<T>(
     return { skipped: true };
   }
   try {
-    return { skipped: false, value: await work() };
+    const signal = AbortSignal.any([ctx.signal, lock.lost]);
+    setMaxListeners(0, signal);
+    return { skipped: false, value: await work({ ...ctx, signal }) };
   } finally {
     await lock.release().catch((err: Error) => log(`warning: could not release the lock on ${repo.url}: ${err.message}`));
   }

@@ -73,8 +73,8 @@ export function registerSnapshotPruneCommand(parent: Command): void {
       const policy = policyFromFlags(flags);
       const repo = repositoryFromFlags(flags);
       await repo.checkInitialized();
-      const outcome = await withRepositoryLock(ctx, repo, flags, 'snapshot prune', () =>
-        pruneRepository({ repo, policy, dryRun: flags.dryRun === true, signal: ctx.signal }),
+      const outcome = await withRepositoryLock(ctx, repo, flags, 'snapshot prune', (locked) =>
+        pruneRepository({ repo, policy, dryRun: flags.dryRun === true, signal: locked.signal }),
       );
       if (outcome.skipped) {
         if (ctx.json) printJson('lifeboat.snapshot.prune/v1', { skipped: true, reason: 'locked' });

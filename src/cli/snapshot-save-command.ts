@@ -74,15 +74,15 @@ async function saveAction(ctx: ActionContext, flags: SaveFlags): Promise<void> {
       throw new UsageError('--allow-stale and --from-data-dir do not go together', 'use --from-data-dir for a stopped member, --allow-stale for a running one without quorum');
     }
     const repo = repositoryFromFlags(flags);
-    const outcome = await withRepositoryLock(ctx, repo, flags, 'snapshot save', async () => {
+    const outcome = await withRepositoryLock(ctx, repo, flags, 'snapshot save', async (locked) => {
       const { result } =
-        flags.fromDataDir !== undefined ? await runOfflineSave(ctx, { ...flags, fromDataDir: flags.fromDataDir }, repo) : await runSnapshotSave(ctx, flags, repo);
+        flags.fromDataDir !== undefined ? await runOfflineSave(locked, { ...flags, fromDataDir: flags.fromDataDir }, repo) : await runSnapshotSave(locked, flags, repo);
       manifest = result.manifest;
       if (!ctx.json) printSaveResult(ctx, repo, result.manifest);
       let pruned: PruneResult | undefined;
       if (policy) {
         try {
-          pruned = await pruneRepository({ repo, policy, dryRun: false, signal: ctx.signal });
+          pruned = await pruneRepository({ repo, policy, dryRun: false, signal: locked.signal });
         } catch (err) {
           if (err instanceof LifeboatError) {
             throw new LifeboatError(`snapshot ${result.manifest.id} was saved, but the prune failed: ${err.message}`, err.hint, err.exitCode, { cause: err });

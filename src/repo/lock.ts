@@ -39,6 +39,11 @@ export interface LockOptions {
 /** A held lock; renews itself until released. */
 export interface HeldLock {
   readonly record: LockRecord;
+  /**
+   * Aborted (with a LockedError) when the lock is found taken over or removed, or could not be
+   * renewed before it expired: another run may hold it now, so the work must stop.
+   */
+  readonly lost: AbortSignal;
   release(): Promise<void>;
 }
 
@@ -141,13 +146,45 @@ function holdLock(repo: Repository, record: LockRecord, ttl: number): HeldLock {
   let current = record;
   let released = false;
   let renewing: Promise<void> = Promise.resolve();
+  const lost = new AbortController();
+  const markLost = (why: string) => {
+    if (lost.signal.aborted) return;
+    clearInterval(timer);
+    lost.abort(
+      new LockedError(
+        `lost the repository lock on ${repo.url}: ${why}`,
+        'another run may hold the lock now, so this one stopped; check the storage, then run again',
+      ),
+    );
+  };
+  // A renewal that fails (a storage hiccup) is retried at the next tick; only once our own
+  // expiry has passed could another run rightly take the lock over, and then we have lost it.
+  const failedToRenew = () => {
+    if (Date.parse(current.expiresAt) <= Date.now()) markLost(`it could not be renewed before it expired at ${current.expiresAt}`);
+  };
   const timer = setInterval(() => {
     renewing = renewing.then(async () => {
+      if (released || lost.signal.aborted) return;
+      let holder: LockRecord | undefined;
+      try {
+        holder = await readHolder(repo);
+      } catch {
+        failedToRenew();
+        return;
+      }
       if (released) return;
-      const holder = await readHolder(repo).catch(() => undefined);
-      if (holder?.token !== current.token) return; // lost it (taken over after a long pause): never overwrite another's
-      current = { ...current, expiresAt: new Date(Date.now() + ttl).toISOString() };
-      await repo.writeSmall(LOCK_KEY, encode(current)).catch(() => {});
+      if (holder?.token !== current.token) {
+        // Never overwrite another's lock: it was taken over (after a long pause) or removed.
+        markLost(holder ? `it was taken over by ${describe(holder)}` : 'the lock object was removed');
+        return;
+      }
+      const next = { ...current, expiresAt: new Date(Date.now() + ttl).toISOString() };
+      try {
+        await repo.writeSmall(LOCK_KEY, encode(next));
+        current = next;
+      } catch {
+        failedToRenew();
+      }
     });
   }, Math.max(Math.floor(ttl / 3), 10));
   timer.unref();
@@ -155,6 +192,7 @@ function holdLock(repo: Repository, record: LockRecord, ttl: number): HeldLock {
     get record() {
       return current;
     },
+    lost: lost.signal,
     async release() {
       released = true;
       clearInterval(timer);

@@ -125,3 +125,74 @@ test('--on-locked accepts only fail, wait and skip', () => {
   assert.equal(parseOnLocked('wait'), 'wait');
   assert.throws(() => parseOnLocked('retry'), (err: unknown) => err instanceof LifeboatError && err.exitCode === ExitCode.usage);
 });
+
+/**
+ * Resolves with the reason once the signal aborts (the test's own timeout is the deadline).
+ * The renewal timer is unref'd, as a lock must never keep a process alive, so the wait holds a
+ * timer of its own, as a running job's work would.
+ */
+function whenAborted(signal: AbortSignal): Promise<unknown> {
+  if (signal.aborted) return Promise.resolve(signal.reason);
+  const keepAlive = setInterval(() => {}, 1000);
+  return new Promise((resolve) =>
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearInterval(keepAlive);
+        resolve(signal.reason);
+      },
+      { once: true },
+    ),
+  );
+}
+
+test('a holder whose lock was taken over learns it through its lost signal and never overwrites the new holder', { timeout: 30_000 }, async () => {
+  const repo = new MemoryRepository();
+  const lock = await acquireLock(repo, { command: 'snapshot save', onLocked: 'fail', ttlMs: 60 });
+  assert.equal(lock!.lost.aborted, false);
+  await repo.writeSmall(LOCK_KEY, foreignLock({ token: 'newer', command: 'snapshot prune' }));
+  const reason = await whenAborted(lock!.lost);
+  assert.ok(reason instanceof LifeboatError);
+  assert.equal(reason.exitCode, ExitCode.locked);
+  assert.match(reason.message, /lost the repository lock .*taken over by snapshot prune/);
+  assert.ok(reason.hint.length > 0);
+  assert.equal(JSON.parse((await repo.readSmall(LOCK_KEY)).toString()).token, 'newer');
+  await lock!.release();
+  assert.equal(JSON.parse((await repo.readSmall(LOCK_KEY)).toString()).token, 'newer');
+});
+
+test('a holder that cannot renew its lock before it expires learns it has lost it', { timeout: 30_000 }, async () => {
+  class UnwritableRepository extends MemoryRepository {
+    failWrites = false;
+    override async writeSmall(key: string, data: Buffer): Promise<void> {
+      if (this.failWrites) throw new Error('the bucket is unreachable');
+      return super.writeSmall(key, data);
+    }
+  }
+  const repo = new UnwritableRepository();
+  const lock = await acquireLock(repo, { command: 'snapshot save', onLocked: 'fail', ttlMs: 60 });
+  repo.failWrites = true;
+  const reason = await whenAborted(lock!.lost);
+  assert.ok(reason instanceof LifeboatError);
+  assert.equal(reason.exitCode, ExitCode.locked);
+  assert.match(reason.message, /could not be renewed before it expired/);
+  await lock!.release();
+});
+
+test('a holder that keeps renewing never reports its lock lost', { timeout: 30_000 }, async () => {
+  const repo = new MemoryRepository();
+  const lock = await acquireLock(repo, { command: 'x', onLocked: 'fail', ttlMs: 30 });
+  const first = lock!.record.expiresAt;
+  // Wait for several renewals (each pushes the expiry forward), then check nothing was lost.
+  await new Promise<void>((resolve) => {
+    const poll = setInterval(() => {
+      if (Date.parse(lock!.record.expiresAt) > Date.parse(first) + 60) {
+        clearInterval(poll);
+        resolve();
+      }
+    }, 5);
+  });
+  assert.equal(lock!.lost.aborted, false);
+  await lock!.release();
+  assert.equal(await repo.stat(LOCK_KEY), undefined);
+});

@@ -17,7 +17,7 @@ import { DEFAULT_COMPRESSION_LEVEL, checkCompressionLevel } from '../archive/com
 import { startDeadline } from '../archive/deadline.js';
 import { spoolCompressed, type SpooledBody } from '../archive/spool.js';
 import { checkSnapshotBytes } from '../archive/snapshot-check.js';
-import { ClusterUnavailableError, IntegrityError, LifeboatError, UnsafeOperationError } from '../errors.js';
+import { ClusterUnavailableError, IntegrityError, LifeboatError, StorageUnavailableError, UnsafeOperationError } from '../errors.js';
 import {
   ENTRY_MANIFEST_SCHEMA,
   MANIFEST_SCHEMA,
@@ -124,6 +124,8 @@ async function runSave(options: SaveOptions, consistency: Consistency, open: Ope
 
   let body: SpooledBody | undefined;
   let writtenArchive: string | undefined;
+  // Which side a timeout blames: the cluster while the snapshot arrives, the storage after.
+  let storing = false;
   try {
     await repo.ensureInitialized();
     signal.throwIfAborted();
@@ -169,6 +171,7 @@ async function runSave(options: SaveOptions, consistency: Consistency, open: Ope
     const entry = entryManifestOf(id, startedAt, source, consistency, level, summary, body);
     const entryBytes = encodeManifest(entry);
     const t1 = performance.now();
+    storing = true;
     const stored = await storeArchive(repo, key, {
       entryManifest: entryBytes,
       entryName: entry.snapshotName,
@@ -212,7 +215,17 @@ async function runSave(options: SaveOptions, consistency: Consistency, open: Ope
     return { manifest };
   } catch (err) {
     if (writtenArchive) await repo.delete(writtenArchive).catch(() => undefined);
-    throw signal.aborted && !(err instanceof LifeboatError && err.exitCode !== 1) ? signal.reason : err;
+    const typed = err instanceof LifeboatError && err.exitCode !== 1 && err !== signal.reason;
+    if (!signal.aborted || typed) throw err;
+    if (storing && signal.reason === deadline.signal.reason) {
+      const why = (signal.reason as Error).message.replace(/^snapshot save /, '');
+      throw new StorageUnavailableError(
+        `snapshot save ${why} while storing the archive in ${repo.url}`,
+        'the repository stopped taking or returning data; check the storage endpoint, the network and the disk or bucket, or raise --timeout if the archive is just large',
+        { cause: signal.reason },
+      );
+    }
+    throw signal.reason;
   } finally {
     deadline.stop();
     if (body) await body.dispose().catch(() => undefined);

@@ -3,9 +3,11 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { ExitCode, LifeboatError } from '../../src/errors.js';
 import { LocalRepository } from '../../src/repo/local-repository.js';
+import type { WriteOptions } from '../../src/repo/repository.js';
 import { parseManifest } from '../../src/repo/manifest.js';
 import { saveFromStream, saveSnapshot, type SnapshotSource } from '../../src/dr/save.js';
 import { InterruptedError } from '../../src/errors.js';
@@ -139,6 +141,35 @@ test('a member that stops sending fails the save with exit 3 once the timeout pa
       (err) => assertExit(err, ExitCode.clusterUnavailable) && /timed out/.test((err as Error).message),
     );
     assert.deepEqual(await listFiles(s.repoDir), ['lifeboat-repo.json']);
+  } finally {
+    await s.cleanup();
+  }
+});
+
+test('a repository that stops taking the archive fails the save with exit 14 pointing at the storage, not at the cluster', async () => {
+  const s = await setup();
+  // Takes the first bytes of the archive, then hangs until the save gives up, as a stuck bucket does.
+  class HangingRepository extends LocalRepository {
+    override async writeStream(_key: string, body: Readable, options: WriteOptions = {}): Promise<{ bytes: number }> {
+      body.resume();
+      return new Promise((_resolve, reject) => {
+        const signal = options.signal!;
+        if (signal.aborted) reject(signal.reason);
+        signal.addEventListener('abort', () => {
+          body.destroy();
+          reject(signal.reason);
+        }, { once: true });
+      });
+    }
+  }
+  try {
+    const repo = new HangingRepository(s.repoDir);
+    await assert.rejects(
+      saveFromStream(snapshotStream(500), { repo, consistency: 'linearizable', source: 'test', spoolDir: s.spoolDir, timeoutMs: 100, now: at(9) }),
+      (err) => assertExit(err, ExitCode.storageUnavailable) && /storing the archive/.test((err as Error).message) && /storage|bucket|repository/.test((err as LifeboatError).hint),
+    );
+    assert.deepEqual(await listFiles(s.repoDir), ['lifeboat-repo.json']);
+    assert.deepEqual(await listFiles(s.spoolDir), []);
   } finally {
     await s.cleanup();
   }

@@ -12,6 +12,7 @@ import type { Repository } from '../repo/repository.js';
 import { encodeSnapshot, type SnapshotHeader, type SnapshotHeaderInput, type SnapshotMember } from '../snapshot/index.js';
 import { writeIdentity } from '../storage/identity.js';
 import { MemberStorage } from '../storage/member-storage.js';
+import { UnsafeOperationError, UsageError } from '../errors.js';
 import { NodeFileSystem } from '../storage/node-file-system.js';
 import type { SnapshotRef } from './catalog.js';
 import { RecordChannel, fanOut } from './record-channel.js';
@@ -122,7 +123,9 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreR
     options.signal?.throwIfAborted();
     const fs = new NodeFileSystem();
     for (const b of builds) {
-      await rename(b.temp, b.target.dataDir);
+      await rename(b.temp, b.target.dataDir).catch((err: unknown) => {
+        throw intoPlaceError(err, b.target.dataDir);
+      });
       fs.fsyncDir(dirname(b.target.dataDir));
     }
     committed = true;
@@ -142,4 +145,25 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreR
   } finally {
     if (!committed) await Promise.all(builds.map((b) => rm(b.temp, { recursive: true, force: true })));
   }
+}
+
+/** Why the finished directory could not be moved onto --data-dir, said so the operator can act. */
+function intoPlaceError(err: unknown, dataDir: string): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR') {
+    return new UnsafeOperationError(
+      `refusing to restore into --data-dir ${dataDir}: something wrote to it while the restore ran`,
+      'nothing was restored into it; find what wrote there (a member still starting?), then restore into a new or empty directory',
+      { cause: err },
+    );
+  }
+  if (code === 'EXDEV' || code === 'EBUSY') {
+    // The build happens beside the target and is renamed into place; a mount point cannot be replaced.
+    return new UsageError(
+      `--data-dir ${dataDir} is a mount point or on another file system than its parent, so the restored directory cannot be moved into it`,
+      `restore into a new directory inside it, for example --data-dir ${join(dataDir, 'member')}, and start the member with that --data-dir`,
+      { cause: err },
+    );
+  }
+  return err;
 }

@@ -1,7 +1,7 @@
 // `npm run bench`: Lifeboat and etcd side by side on this machine, one after the other, the same
 // workloads through each one's own client; one table of medians with the ratio.
 //   npm run bench [-- --quick] [-- --json FILE] [--markdown FILE] [--runs N] [--keys N] [--puts N]
-//                 [--only lifeboat|etcd] [--cpu-prof DIR]
+//                 [--only lifeboat|etcd] [--cpu-prof DIR] [--lifeboat-serve-args="--snapshot-count 100000"]
 // --quick: 1 run, 2,000 puts per row (or 8 s) and 20,000 keys for the snapshot rows (the labels say so).
 // Full: 3 runs, 10,000 operations per latency row or 25 s, whichever ends first; 200,000 keys.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -36,6 +36,7 @@ async function main(): Promise<void> {
       puts: { type: 'string' },
       only: { type: 'string' },
       'cpu-prof': { type: 'string' },
+      'lifeboat-serve-args': { type: 'string' },
     },
     strict: true,
   });
@@ -63,7 +64,8 @@ async function main(): Promise<void> {
   const sides: BenchSide[] = [];
   if (values.only !== 'etcd') {
     const cpuProfDir = values['cpu-prof'] ? resolve(values['cpu-prof']) : undefined;
-    sides.push(new LifeboatSide({ workDir: await mkdtemp(join(work, 'lifeboat-')), log, cpuProfDir }));
+    const serveArgs = values['lifeboat-serve-args']?.split(/\s+/).filter(Boolean);
+    sides.push(new LifeboatSide({ workDir: await mkdtemp(join(work, 'lifeboat-')), log, cpuProfDir, serveArgs }));
   }
   if (etcd) sides.push(new EtcdSide(await mkdtemp(join(work, 'etcd-')), log));
 

@@ -18,6 +18,8 @@ export interface LifeboatSideOptions {
   readonly log: (line: string) => void;
   /** When set, members are CPU-profiled into this directory (CPU.<pid>.cpuprofile, written on a clean stop). */
   readonly cpuProfDir?: string;
+  /** Extra `lifeboat serve` flags for every member (e.g. --snapshot-count 100000). */
+  readonly serveArgs?: readonly string[];
   /** Members write /tmp/perf-<pid>.map so `perf report` can name JavaScript functions. */
   readonly perfMap?: boolean;
 }
@@ -151,6 +153,7 @@ export class LifeboatSide implements BenchSide {
         if (!this.memberLog.writableEnded) this.memberLog.write(line + '\n');
       },
       readyTimeoutMs: 120_000,
+      extraArgs: [...(this.options.serveArgs ?? [])],
     });
     if (cpuProfDir || perfMap) {
       for (const [k, v] of Object.entries(saved)) {

@@ -11,6 +11,7 @@ import { action } from './run-action.js';
 
 interface DrillFlags extends RepoFlags {
   readonly snapshot: string;
+  readonly cluster?: string;
   readonly members: string;
   readonly junit?: string;
   readonly assert?: string;
@@ -24,6 +25,7 @@ export function registerDrillCommand(program: Command): void {
     .command('drill')
     .description('prove a backup restorable: restore it into a throwaway cluster, check it, report, tear down')
     .option('--snapshot <id>', 'the snapshot to drill: an ID or "latest"', 'latest')
+    .option('--cluster <id>', 'with "latest": the source cluster whose newest snapshot to drill (needed when the repository holds several)')
     .option('--members <n>', 'members of the throwaway cluster', '3')
     .option('--junit <file>', 'also write the report as JUnit XML (one test case per check)')
     .option('--assert <file>', 'extra assertions: a JSON file of {key, exists} / {key, value} / {prefix, minKeys, maxKeys}')
@@ -38,7 +40,7 @@ export function registerDrillCommand(program: Command): void {
       }
       const assertions = flags.assert ? await readAssertions(flags.assert) : [];
       const repo = repositoryFromFlags(flags);
-      const { report, error } = await runDrill({ repo, snapshot: flags.snapshot, members, assertions, keepOnFailure: flags.keepOnFailure, signal: ctx.signal, log });
+      const { report, error } = await runDrill({ repo, snapshot: flags.snapshot, cluster: flags.cluster, members, assertions, keepOnFailure: flags.keepOnFailure, signal: ctx.signal, log });
       if (flags.junit) await writeFile(flags.junit, toJUnit(report));
       if (ctx.json) printJson(report.schema, { ...report });
       else printReport(report);

@@ -21,6 +21,7 @@ interface RestoreFlags extends RepoFlags {
   readonly markCompacted?: boolean;
   readonly dryRun?: boolean;
   readonly json?: boolean;
+  readonly cluster?: string;
 }
 
 /** Registers `snapshot restore`. */
@@ -36,6 +37,7 @@ export function registerSnapshotRestoreCommand(parent: Command): void {
     .addOption(new Option('--initial-advertise-peer-urls <urls>', "this member's peer URLs; must match its --initial-cluster entry").env('LIFEBOAT_INITIAL_ADVERTISE_PEER_URLS'))
     .option('--bump-revision <n>', 'raise the revision by n (with --mark-compacted), so watchers never see it go backwards')
     .option('--mark-compacted', 'mark every revision up to the new one as compacted (with --bump-revision)')
+    .option('--cluster <id>', 'with "latest": the source cluster whose newest snapshot to restore (needed when the repository holds several)')
     .option('--dry-run', 'print the plan and write nothing')
     .option('--json', 'print the result as JSON on stdout');
   addRepoOptions(command);
@@ -52,7 +54,7 @@ export function registerSnapshotRestoreCommand(parent: Command): void {
         markCompacted: flags.markCompacted,
       });
       const repo = optionalRepositoryFromFlags(flags);
-      const ref = await resolveSnapshot(repo, snapshot);
+      const ref = await resolveSnapshot(repo, snapshot, flags.cluster, { oneCluster: true });
       if (flags.dryRun) {
         const source = ref.kind === 'repo' ? ref.entry.manifest : (await verifySnapshotRef(repo, ref, { signal: ctx.signal })).header;
         printPlan(plan, source.revision, ref.kind === 'repo' ? ref.entry.id : ref.path, ctx.json);

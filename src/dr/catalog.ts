@@ -95,14 +95,22 @@ export type SnapshotRef =
   | { readonly kind: 'repo'; readonly entry: CatalogEntry }
   | { readonly kind: 'file'; readonly path: string };
 
+export interface ResolveOptions {
+  /**
+   * Refuse `latest` when the repository holds snapshots of several clusters and no cluster was
+   * named (restore, drill): the newest of them all may be another cluster's.
+   */
+  readonly oneCluster?: boolean;
+}
+
 /**
  * Resolves `latest` (newest snapshot, optionally of one cluster), an ID, or a path to a
  * snapshot or archive file. A repository is needed for `latest` and IDs only.
  */
-export async function resolveSnapshot(repo: Repository | undefined, ref: string, clusterId?: string): Promise<SnapshotRef> {
+export async function resolveSnapshot(repo: Repository | undefined, ref: string, clusterId?: string, options: ResolveOptions = {}): Promise<SnapshotRef> {
   if (ref === 'latest' || isSnapshotId(ref)) {
     if (!repo) throw new UsageError(`--repo is required to find snapshot ${ref}`, 'pass --repo (or set LIFEBOAT_REPO), or give the path of a snapshot file');
-    return { kind: 'repo', entry: await findInRepo(repo, ref, clusterId) };
+    return { kind: 'repo', entry: await findInRepo(repo, ref, clusterId, options) };
   }
   const path = resolvePath(ref);
   const info = await stat(path).catch(() => undefined);
@@ -113,7 +121,7 @@ export async function resolveSnapshot(repo: Repository | undefined, ref: string,
   );
 }
 
-async function findInRepo(repo: Repository, ref: string, clusterId?: string): Promise<CatalogEntry> {
+async function findInRepo(repo: Repository, ref: string, clusterId: string | undefined, options: ResolveOptions): Promise<CatalogEntry> {
   if (ref !== 'latest') {
     await repo.checkInitialized();
     let manifest: Manifest;
@@ -134,6 +142,13 @@ async function findInRepo(repo: Repository, ref: string, clusterId?: string): Pr
   }
   const { snapshots } = await listSnapshots(repo, { drills: false });
   const candidates = snapshots.filter((s) => clusterId === undefined || s.clusterId === clusterId);
+  const clusters = [...new Set(candidates.map((s) => s.clusterId))];
+  if (options.oneCluster && clusters.length > 1) {
+    throw new UsageError(
+      `"latest" is ambiguous: ${repo.url} holds snapshots of ${clusters.length} clusters (${clusters.join(', ')})`,
+      `name the cluster with --cluster ${clusters[clusters.length - 1]} (or another), or give a snapshot ID from lifeboat snapshot list`,
+    );
+  }
   const newest = candidates[candidates.length - 1];
   if (!newest) {
     throw new NotFoundError(

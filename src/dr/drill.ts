@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { planLocalCluster, startLocalCluster, type LocalCluster } from '../client/local-cluster.js';
-import { IntegrityError, LifeboatError } from '../errors.js';
+import { IntegrityError, LifeboatError, UsageError } from '../errors.js';
 import type { Manifest } from '../repo/manifest.js';
 import type { Repository } from '../repo/repository.js';
 import { resolveSnapshot, type CatalogEntry } from './catalog.js';
@@ -24,6 +24,8 @@ export interface DrillOptions {
   readonly repo: Repository;
   /** A snapshot ID or "latest". */
   readonly snapshot: string;
+  /** With "latest": the cluster whose newest snapshot to drill (needed when the repository holds several). */
+  readonly cluster?: string;
   readonly members: number;
   readonly assertions?: readonly DrillAssertion[];
   /** Leave the cluster's directory in place when a check fails (never on success). */
@@ -51,8 +53,13 @@ export async function runDrill(options: DrillOptions): Promise<DrillOutcome> {
   const log = options.log ?? (() => {});
   const started = Date.now();
   const startedAt = new Date(started).toISOString();
-  const ref = await resolveSnapshot(options.repo, options.snapshot);
-  if (ref.kind !== 'repo') throw new Error('a drill needs a repository snapshot');
+  const ref = await resolveSnapshot(options.repo, options.snapshot, options.cluster, { oneCluster: true });
+  if (ref.kind !== 'repo') {
+    throw new UsageError(
+      `--snapshot ${options.snapshot} is a file; a drill needs a snapshot ID or "latest" in the repository`,
+      'drill what the repository holds (its manifest is what the drill checks against); to check a file, use lifeboat snapshot verify FILE',
+    );
+  }
   const entry = ref.entry;
   const manifest = entry.manifest;
   const work = await mkdtemp(join(options.workDir ?? tmpdir(), 'lifeboat-drill-'));

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { planLocalCluster, startLocalCluster, type LocalCluster } from '../client/local-cluster.js';
-import { IntegrityError, LifeboatError, UsageError } from '../errors.js';
+import { IntegrityError, LifeboatError, StorageUnavailableError, UsageError } from '../errors.js';
 import type { Manifest } from '../repo/manifest.js';
 import type { Repository } from '../repo/repository.js';
 import { resolveSnapshot, type CatalogEntry } from './catalog.js';
@@ -160,7 +160,18 @@ async function download(repo: Repository, entry: CatalogEntry, path: string, sig
       done(null, chunk);
     },
   });
-  await pipeline(await repo.read(manifest.archiveKey), tap, createWriteStream(path), { signal });
+  try {
+    await pipeline(await repo.read(manifest.archiveKey), tap, createWriteStream(path), { signal });
+  } catch (err) {
+    if (signal?.aborted || err instanceof LifeboatError) throw err;
+    // A connection dropped mid-download (or a full temp disk) is a storage failure the drill
+    // reports and stores like any other, not an unexpected crash without a report.
+    throw new StorageUnavailableError(
+      `cannot download ${manifest.archiveKey} from ${repo.url}: ${err instanceof Error ? err.message : String(err)}`,
+      'check the storage endpoint and the network, and that the temporary directory has room for the archive, then run the drill again',
+      { cause: err },
+    );
+  }
   const sha = hash.digest('hex');
   if (bytes !== manifest.archiveBytes || sha !== manifest.archiveSha256) {
     throw new IntegrityError(

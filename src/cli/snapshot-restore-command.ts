@@ -58,6 +58,7 @@ export function registerSnapshotRestoreCommand(parent: Command): void {
       if (flags.dryRun) {
         const source = ref.kind === 'repo' ? ref.entry.manifest : (await verifySnapshotRef(repo, ref, { signal: ctx.signal })).header;
         printPlan(plan, source.revision, ref.kind === 'repo' ? ref.entry.id : ref.path, ctx.json);
+        if (ref.kind === 'repo') warnIfWeak(ref.entry.id, ref.entry.manifest.consistency);
         return;
       }
       const progress = createProgress('restoring');
@@ -68,8 +69,20 @@ export function registerSnapshotRestoreCommand(parent: Command): void {
         progress.finish();
       }
       printResult(result, plan, name, flags.initialClusterToken!, ctx.json);
+      if (ref.kind === 'repo') warnIfWeak(ref.entry.id, ref.entry.manifest.consistency);
     }),
   );
+}
+
+/** A snapshot that was not taken through the quorum may lack writes the cluster acknowledged: say so. */
+function warnIfWeak(id: string, consistency: string): void {
+  const why: Record<string, string> = {
+    serializable: 'it was taken with --allow-stale from a member without quorum',
+    offline: "it was taken from one stopped member's data directory",
+  };
+  if (why[consistency]) {
+    log(`warning: snapshot ${id} is ${consistency}: ${why[consistency]}, so writes the cluster acknowledged after that member fell behind may be missing`);
+  }
 }
 
 function required(value: string | undefined, flag: string): string {

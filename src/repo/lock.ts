@@ -74,6 +74,9 @@ export async function acquireLock(repo: Repository, options: LockOptions): Promi
     }
     const holder = await readHolder(repo);
     if (holder === undefined) continue; // released between our attempt and our read: try again at once
+    // The create stored our record but could not confirm it (an S3 read-back that failed):
+    // the lock is ours, and refusing it would lock this run and the next ones out until it expires.
+    if (holder.token === record.token) return holdLock(repo, record, ttl);
     const staleReason = whyStale(holder, alive);
     if (staleReason) {
       warn(`taking over a stale lock held by ${describe(holder)}: ${staleReason}`);

@@ -196,3 +196,18 @@ test('a holder that keeps renewing never reports its lock lost', { timeout: 30_0
   await lock!.release();
   assert.equal(await repo.stat(LOCK_KEY), undefined);
 });
+
+test('a create that stored the lock but reported failure (a read-back that failed on S3) is recognised as our own lock, not a foreign one', async () => {
+  class ForgetfulRepository extends MemoryRepository {
+    override async createExclusive(key: string, data: Buffer): Promise<boolean> {
+      await super.createExclusive(key, data);
+      return false;
+    }
+  }
+  const repo = new ForgetfulRepository();
+  const lock = await acquireLock(repo, { command: 'snapshot save', onLocked: 'fail' });
+  assert.ok(lock, 'the run holds the lock it wrote');
+  assert.equal(JSON.parse((await repo.readSmall(LOCK_KEY)).toString()).token, lock.record.token);
+  await lock.release();
+  assert.equal(await repo.stat(LOCK_KEY), undefined, 'and releases it, leaving nothing to block the next run');
+});

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { planLocalCluster, startLocalCluster, type LocalCluster } from '../client/local-cluster.js';
-import { IntegrityError, LifeboatError, StorageUnavailableError, UsageError } from '../errors.js';
+import { IntegrityError, LifeboatError, NotFoundError, StorageUnavailableError, UsageError } from '../errors.js';
 import type { Manifest } from '../repo/manifest.js';
 import type { Repository } from '../repo/repository.js';
 import { resolveSnapshot, type CatalogEntry } from './catalog.js';
@@ -160,9 +160,17 @@ async function download(repo: Repository, entry: CatalogEntry, path: string, sig
       done(null, chunk);
     },
   });
+  // A committed snapshot without its archive is a damaged backup (exit 13, as verify says), not a missing one.
+  const missing = () =>
+    new IntegrityError(
+      `snapshot ${entry.id}: its archive ${manifest.archiveKey} is missing from ${repo.url}`,
+      'the backup is damaged; drill another snapshot (lifeboat snapshot verify --all finds the good ones) and check the storage',
+    );
+  if (!entry.archivePresent) throw missing();
   try {
     await pipeline(await repo.read(manifest.archiveKey), tap, createWriteStream(path), { signal });
   } catch (err) {
+    if (err instanceof NotFoundError) throw missing();
     if (signal?.aborted || err instanceof LifeboatError) throw err;
     // A connection dropped mid-download (or a full temp disk) is a storage failure the drill
     // reports and stores like any other, not an unexpected crash without a report.

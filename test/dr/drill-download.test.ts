@@ -48,3 +48,22 @@ test('a download that breaks mid-way fails the drill with exit 14 and still stor
     await t.cleanup();
   }
 });
+
+test('a drill of a listed snapshot whose archive is gone exits 13 like verify, and stores a failed report', async () => {
+  const t = await tempDir('drill-no-archive');
+  try {
+    const repo = new LocalRepository(join(t.dir, 'repo'));
+    const id = await saveOf(repo, PROD, 7);
+    await repo.delete(`snapshots/${id}.tar.zst`);
+    for (const snapshot of [id, 'latest']) {
+      const outcome = await runDrill({ repo, snapshot, members: 1, workDir: t.dir });
+      assert.equal(outcome.error?.exitCode, ExitCode.integrity, outcome.error?.message);
+      assert.match(outcome.error!.message, /archive .* is missing/);
+      assert.equal(outcome.report.result, 'fail');
+    }
+    assert.equal((await repo.list('drills/')).length >= 1, true);
+    assert.deepEqual(readdirSync(t.dir).filter((f) => f.startsWith('lifeboat-drill-')), []);
+  } finally {
+    await t.cleanup();
+  }
+});

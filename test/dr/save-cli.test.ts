@@ -170,9 +170,15 @@ test('a save process killed with SIGKILL mid-stream leaves the repository as it 
     await waitFor('the member to have sent bytes to the second save', () => member.bytesSent() >= sentBefore + 200_000);
     child.proc.kill('SIGKILL');
     assert.equal((await child.done).code, null);
-    assert.deepEqual(await listFiles(repo), before);
+    // The killed run could not release its repository lock; everything else is as it was.
+    assert.deepEqual(await listFiles(repo), [...before, 'locks/lock.json'].sort());
     const verified = await runCli(['snapshot', 'verify', '--all', '--repo', repo]);
     assert.equal(verified.code, 0, verified.stderr);
+    // The next run sees the holder is dead, takes the lock over and saves.
+    mode = { kind: 'serve', body: () => snapshotStream(200, 300) };
+    const next = await runCli(['snapshot', 'save', '--endpoints', member.url, '--repo', repo]);
+    assert.equal(next.code, 0, next.stderr);
+    assert.match(next.stderr, /warning: taking over a stale lock .* is no longer running/);
   } finally {
     await member.close();
     await t.cleanup();

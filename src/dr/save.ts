@@ -124,6 +124,8 @@ async function runSave(options: SaveOptions, consistency: Consistency, open: Ope
 
   let body: SpooledBody | undefined;
   let writtenArchive: string | undefined;
+  // Set while our manifest may exist: a create that failed may still have stored it.
+  let ourManifest: string | undefined;
   // Which side a timeout blames: the cluster while the snapshot arrives, the storage after.
   let storing = false;
   try {
@@ -203,7 +205,9 @@ async function runSave(options: SaveOptions, consistency: Consistency, open: Ope
       timings: { streamMs: round(streamMs), uploadMs: round(uploadMs), verifyMs: round(verifyMs), totalMs: round(performance.now() - t0) },
     };
     signal.throwIfAborted();
+    ourManifest = manifestKey(id);
     if (!(await repo.createExclusive(manifestKey(id), encodeManifest(manifest)))) {
+      ourManifest = undefined; // another run's: never ours to remove
       throw new UnsafeOperationError(`the manifest of ${id} appeared while this save ran`, 'another save wrote the same snapshot ID; nothing was overwritten');
     }
     try {
@@ -214,6 +218,8 @@ async function runSave(options: SaveOptions, consistency: Consistency, open: Ope
     }
     return { manifest };
   } catch (err) {
+    // Uncommit first, so a crash between the two deletes leaves an incomplete upload, never a listed snapshot without its archive.
+    if (ourManifest) await repo.delete(ourManifest).catch(() => undefined);
     if (writtenArchive) await repo.delete(writtenArchive).catch(() => undefined);
     const typed = err instanceof LifeboatError && err.exitCode !== 1 && err !== signal.reason;
     if (!signal.aborted || typed) throw err;

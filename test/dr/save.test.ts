@@ -5,7 +5,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
-import { ExitCode, LifeboatError } from '../../src/errors.js';
+import { ExitCode, LifeboatError, StorageUnavailableError } from '../../src/errors.js';
 import { LocalRepository } from '../../src/repo/local-repository.js';
 import type { WriteOptions } from '../../src/repo/repository.js';
 import { parseManifest } from '../../src/repo/manifest.js';
@@ -170,6 +170,27 @@ test('a repository that stops taking the archive fails the save with exit 14 poi
     );
     assert.deepEqual(await listFiles(s.repoDir), ['lifeboat-repo.json']);
     assert.deepEqual(await listFiles(s.spoolDir), []);
+  } finally {
+    await s.cleanup();
+  }
+});
+
+test('a manifest write that fails after the store kept it (a lost S3 response) leaves no manifest behind pointing at a removed archive', async () => {
+  const s = await setup();
+  class LostResponseRepository extends LocalRepository {
+    override async createExclusive(key: string, data: Buffer): Promise<boolean> {
+      const created = await super.createExclusive(key, data);
+      if (key.endsWith('.json') && key.startsWith('snapshots/')) throw new StorageUnavailableError(`cannot create ${key}: socket hang up`, 'check the network');
+      return created;
+    }
+  }
+  try {
+    const repo = new LostResponseRepository(s.repoDir);
+    await assert.rejects(
+      saveFromStream(snapshotStream(200), { repo, consistency: 'linearizable', source: 'test', spoolDir: s.spoolDir, now: at(10) }),
+      (err) => assertExit(err, ExitCode.storageUnavailable),
+    );
+    assert.deepEqual(await listFiles(s.repoDir), ['lifeboat-repo.json']);
   } finally {
     await s.cleanup();
   }

@@ -3,19 +3,18 @@
 // holds the repository lock (--on-locked), can prune right after a verified save (--prune
 // with --keep-*), and can leave a Prometheus textfile behind (--metrics-file).
 import { Option, type Command } from 'commander';
-import { DEFAULT_COMPRESSION_LEVEL, checkCompressionLevel } from '../archive/compression.js';
-import { parseDuration } from '../duration.js';
+import { DEFAULT_COMPRESSION_LEVEL } from '../archive/compression.js';
 import { LifeboatError, UsageError } from '../errors.js';
 import { LifeboatClient } from '../client/lifeboat-client.js';
 import { DEFAULT_ENDPOINT, parseEndpoints } from '../client/endpoints.js';
-import { saveSnapshot, type SaveProgress, type SaveResult } from '../dr/save.js';
+import { saveSnapshot, type SaveResult } from '../dr/save.js';
 import { writeMetricsFile } from '../dr/metrics-file.js';
 import { pruneRepository, type PruneResult } from '../dr/prune.js';
 import { validatePolicy } from '../repo/retention.js';
 import type { Repository } from '../repo/repository.js';
 import type { Manifest } from '../repo/manifest.js';
 import { formatBytes, formatDuration, log, printJson } from './output.js';
-import { createProgress, type Progress } from './progress.js';
+import { PhaseBars, compressionLevelFlag, timeoutFlag } from './save-options.js';
 import { addRepoOptions, repositoryFromFlags, type RepoFlags } from './repo-options.js';
 import { action, type ActionContext } from './run-action.js';
 import { addLockOptions, withRepositoryLock, type LockFlags } from './lock-options.js';
@@ -119,9 +118,8 @@ async function saveAction(ctx: ActionContext, flags: SaveFlags): Promise<void> {
 /** Parses the flags, runs the save with a progress bar, and returns the committed manifest. */
 export async function runSnapshotSave(ctx: ActionContext, flags: SaveFlags, repo: Repository = repositoryFromFlags(flags)): Promise<{ repo: Repository; result: SaveResult }> {
   const endpoints = parseEndpoints(flags.endpoints ?? DEFAULT_ENDPOINT);
-  const compressionLevel = flags.compressionLevel === undefined ? DEFAULT_COMPRESSION_LEVEL : checkCompressionLevel(parseLevel(flags.compressionLevel));
-  const timeoutMs = flags.timeout === undefined ? undefined : parseDuration(flags.timeout, '--timeout');
-  if (timeoutMs !== undefined && timeoutMs <= 0) throw new UsageError('--timeout must be more than zero', 'for example --timeout 30m');
+  const compressionLevel = compressionLevelFlag(flags.compressionLevel);
+  const timeoutMs = timeoutFlag(flags.timeout);
   const bars = new PhaseBars();
   // The client fails over between endpoints until the first byte, then a cut-off stream is an error.
   const client = new LifeboatClient(endpoints, { signal: ctx.signal });
@@ -171,27 +169,4 @@ export function printSaveResult(ctx: ActionContext, repo: Repository, m: Manifes
   log(`  ${m.keyCount} keys at revision ${m.revision} (${m.consistency}, from ${m.source})`);
   log(`  ${formatBytes(m.snapshotBytes)} -> ${formatBytes(m.archiveBytes)} (zstd -${m.compressionLevel}, ${ratio}x) in ${formatDuration(m.timings.totalMs)}, ${formatBytes(m.snapshotBytes / seconds)}/s`);
   log(`  ${repo.url}/${m.archiveKey}`);
-}
-
-function parseLevel(text: string): number {
-  const n = Number(text);
-  if (!/^\d+$/.test(text.trim())) throw new UsageError(`--compression-level must be a whole number, not ${text}`, 'for example --compression-level 3');
-  return n;
-}
-
-/** One bar per phase: receiving (size unknown), then storing and reading back (size known). */
-class PhaseBars {
-  private phase: SaveProgress['phase'] | undefined;
-  private bar: Progress | undefined;
-  update(p: SaveProgress): void {
-    if (p.phase !== this.phase) {
-      this.bar?.finish();
-      this.phase = p.phase;
-      this.bar = createProgress({ receive: 'receiving', store: 'storing', verify: 'verifying' }[p.phase], p.total);
-    }
-    this.bar?.update(p.bytes);
-  }
-  finish(): void {
-    this.bar?.finish();
-  }
 }

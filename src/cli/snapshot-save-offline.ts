@@ -1,14 +1,11 @@
 // `snapshot save --from-data-dir DIR`: the CLI side of an offline backup (src/dr/offline-backup.ts).
 // snapshot-save-command.ts routes to runOfflineSave() when the flag is given, and prints the
 // result with printSaveResult() like any other save.
-import { DEFAULT_COMPRESSION_LEVEL, checkCompressionLevel } from '../archive/compression.js';
-import { parseDuration } from '../duration.js';
 import { UsageError } from '../errors.js';
 import { saveFromDataDir, type OfflineSaveResult } from '../dr/offline-backup.js';
-import type { SaveProgress } from '../dr/save.js';
 import type { Repository } from '../repo/repository.js';
 import { log } from './output.js';
-import { createProgress, type Progress } from './progress.js';
+import { PhaseBars, compressionLevelFlag, timeoutFlag } from './save-options.js';
 import { repositoryFromFlags, type RepoFlags } from './repo-options.js';
 import type { ActionContext } from './run-action.js';
 
@@ -27,11 +24,9 @@ export async function runOfflineSave(ctx: ActionContext, flags: OfflineSaveFlags
   if (typeof flags.fromDataDir !== 'string' || flags.fromDataDir.trim() === '') {
     throw new UsageError('--from-data-dir needs a directory', 'for example --from-data-dir /var/lib/lifeboat/n1');
   }
-  const compressionLevel = flags.compressionLevel === undefined ? DEFAULT_COMPRESSION_LEVEL : checkCompressionLevel(parseLevel(String(flags.compressionLevel)));
-  const timeoutMs = flags.timeout === undefined ? undefined : parseDuration(flags.timeout, '--timeout');
-  if (timeoutMs !== undefined && timeoutMs <= 0) throw new UsageError('--timeout must be more than zero', 'for example --timeout 30m');
-  let phase: SaveProgress['phase'] | undefined;
-  let bar: Progress | undefined;
+  const compressionLevel = compressionLevelFlag(flags.compressionLevel);
+  const timeoutMs = timeoutFlag(flags.timeout);
+  const bars = new PhaseBars('reading');
   try {
     const result = await saveFromDataDir({
       dataDir: flags.fromDataDir,
@@ -42,22 +37,10 @@ export async function runOfflineSave(ctx: ActionContext, flags: OfflineSaveFlags
       includeUncommitted: flags.includeUncommitted === true,
       signal: ctx.signal,
       log: (line) => log(`warning: ${line}`),
-      onProgress: (p) => {
-        if (p.phase !== phase) {
-          bar?.finish();
-          phase = p.phase;
-          bar = createProgress({ receive: 'reading', store: 'storing', verify: 'verifying' }[p.phase], p.total);
-        }
-        bar?.update(p.bytes);
-      },
+      onProgress: (p) => bars.update(p),
     });
     return { repo, result };
   } finally {
-    bar?.finish();
+    bars.finish();
   }
-}
-
-function parseLevel(text: string): number {
-  if (!/^\d+$/.test(text.trim())) throw new UsageError(`--compression-level must be a whole number, not ${text}`, 'for example --compression-level 3');
-  return Number(text);
 }

@@ -48,7 +48,7 @@ export class LocalRepository implements Repository {
   }
 
   async ensureInitialized(): Promise<void> {
-    await this.attempt('create the repository directory', () => this.fs.mkdir(this.root, { recursive: true }));
+    await this.attempt('create the repository directory', () => this.makeDirs(this.root));
     const marker = await this.readOptional(MARKER_KEY);
     if (marker) {
       checkMarker(marker, this.url);
@@ -109,6 +109,23 @@ export class LocalRepository implements Repository {
     return { key, size: st.size, lastModified: st.mtime };
   }
 
+  /**
+   * mkdir -p, one level at a time: Node 20's mkdir with { recursive: true } never returns on
+   * some paths (under /proc), which would hang a cron job instead of failing it.
+   */
+  private async makeDirs(path: string): Promise<void> {
+    const missing: string[] = [];
+    for (let dir = path; !(await this.fs.stat(dir).catch(() => undefined)); dir = dirname(dir)) {
+      missing.push(dir);
+      if (dirname(dir) === dir) break;
+    }
+    for (const dir of missing.reverse()) {
+      await this.fs.mkdir(dir).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EEXIST') throw err;
+      });
+    }
+  }
+
   async read(key: string): Promise<Readable> {
     const handle = await this.attempt(`read ${key}`, () => this.fs.open(this.pathOf(key), 'r'), key);
     return handle.createReadStream({ highWaterMark: 1024 * 1024 });
@@ -121,7 +138,7 @@ export class LocalRepository implements Repository {
   async writeStream(key: string, body: Readable, options: WriteOptions = {}): Promise<{ bytes: number }> {
     const final = this.pathOf(key);
     await this.requireRoot();
-    await this.attempt(`create the folder of ${key}`, () => this.fs.mkdir(dirname(final), { recursive: true }));
+    await this.attempt(`create the folder of ${key}`, () => this.makeDirs(dirname(final)));
     if (await this.stat(key)) {
       body.destroy();
       throw this.exists(key);
@@ -152,13 +169,13 @@ export class LocalRepository implements Repository {
 
   async writeSmall(key: string, data: Buffer): Promise<void> {
     await this.requireRoot();
-    await this.attempt(`create the folder of ${key}`, () => this.fs.mkdir(dirname(this.pathOf(key)), { recursive: true }));
+    await this.attempt(`create the folder of ${key}`, () => this.makeDirs(dirname(this.pathOf(key))));
     await this.viaTemp(key, (handle) => writeAll(handle, data), 'replace');
   }
 
   async createExclusive(key: string, data: Buffer): Promise<boolean> {
     await this.requireRoot();
-    await this.attempt(`create the folder of ${key}`, () => this.fs.mkdir(dirname(this.pathOf(key)), { recursive: true }));
+    await this.attempt(`create the folder of ${key}`, () => this.makeDirs(dirname(this.pathOf(key))));
     try {
       await this.viaTemp(key, (handle) => writeAll(handle, data), 'link');
       return true;

@@ -82,7 +82,7 @@ async function main(): Promise<void> {
   } finally {
     await side.dispose();
     if (!args[2]) log('(pass an output directory as the third argument to keep the .cpuprofile files)');
-    if (!args[2]) await rm(work, { recursive: true, force: true });
+    await rm(work, { recursive: true, force: true });
   }
 }
 

@@ -1,6 +1,6 @@
 // `lifeboat demo`: the README's first command. No flags needed.
 import type { Command } from 'commander';
-import { DrillFailedError } from '../errors.js';
+import { DrillFailedError, UsageError } from '../errors.js';
 import { runDemo } from '../dr/demo.js';
 import { printReport } from './drill-command.js';
 import { log } from './output.js';
@@ -20,7 +20,9 @@ export function registerDemoCommand(program: Command): void {
     .option('--keys <n>', 'how many sample keys to load', '3000')
     .action(
       action(async (ctx, flags: DemoFlags) => {
-        const { drill } = await runDemo({ backupDir: flags.backupDir, keys: Math.max(1, Number(flags.keys) || 3000), signal: ctx.signal, log });
+        const keys = Number(flags.keys);
+        if (!/^\d+$/.test(flags.keys) || keys < 1) throw new UsageError(`--keys must be a whole number of at least 1, got "${flags.keys}"`, 'for example --keys 3000');
+        const { drill } = await runDemo({ backupDir: flags.backupDir, keys, signal: ctx.signal, log });
         printReport(drill.report);
         if (drill.error) throw drill.error;
         if (drill.report.result !== 'pass') {

@@ -2,7 +2,7 @@
 // deletes. Holds the repository lock so it never races a save.
 import type { Command } from 'commander';
 import { parseDuration } from '../duration.js';
-import { UsageError } from '../errors.js';
+import { IntegrityError, UsageError } from '../errors.js';
 import { pruneRepository, type PruneResult } from '../dr/prune.js';
 import type { RetentionPolicy } from '../repo/retention.js';
 import { addLockOptions, withRepositoryLock, type LockFlags } from './lock-options.js';
@@ -81,6 +81,14 @@ export function registerSnapshotPruneCommand(parent: Command): void {
         return;
       }
       printPruneResult(outcome.value, ctx.json);
+      const { problems } = outcome.value;
+      if (problems.length > 0) {
+        // Damage must reach the cron job's exit code, not only its log.
+        throw new IntegrityError(
+          `prune finished, but ${problems.length} manifest(s) in ${repo.url} are damaged: ${problems[0]}`,
+          'run lifeboat snapshot verify --all to see every damaged snapshot; prune never deletes what it cannot read',
+        );
+      }
     }),
   );
 }

@@ -48,9 +48,9 @@ export interface DrillReport {
   readonly keptAt?: string;
 }
 
-/** drills/<snapshot-id>--<finished-at, compact UTC>.json: sorts by time within a snapshot. */
+/** drills/<snapshot-id>--<finished-at, compact UTC to the millisecond>.json: sorts by time within a snapshot. */
 export function drillReportKey(report: DrillReport): string {
-  const stamp = report.finishedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = report.finishedAt.replace(/[-:]/g, '');
   return `drills/${report.snapshotId}--${stamp}.json`;
 }
 

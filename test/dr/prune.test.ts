@@ -196,3 +196,22 @@ test('when the newest snapshot has lost its archive, prune still keeps the newes
     await tmp.cleanup();
   }
 });
+
+test('a prune that meets a damaged manifest still prunes what it can read, leaves the damage in place and exits 13', async () => {
+  const tmp = await tempDir('prune-damaged');
+  try {
+    const root = join(tmp.dir, 'repo');
+    const repo = new LocalRepository(root);
+    const ids = await fillRepository(repo);
+    const damaged = 'snapshots/20261119T000000Z-cdf818194e3a8c32-r7.json';
+    writeFileSync(join(root, damaged), '{"schema": "lifeboat.manifest/v1", "id": ');
+    const run = spawnSync(process.execPath, ['bin/lifeboat', 'snapshot', 'prune', '--repo', root, '--keep-last', '2'], { encoding: 'utf8' });
+    assert.equal(run.status, ExitCode.integrity, run.stderr);
+    assert.match(run.stderr, /^lifeboat: prune finished, but 1 manifest\(s\) .* are damaged/m);
+    assert.match(run.stderr, /^hint: run lifeboat snapshot verify --all/m);
+    assert.deepEqual(await committedIds(repo), ids.slice(-2));
+    assert.ok((await listFiles(root)).includes(damaged), 'what prune cannot read, it never deletes');
+  } finally {
+    await tmp.cleanup();
+  }
+});

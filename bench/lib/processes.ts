@@ -4,7 +4,6 @@
 import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -136,23 +135,7 @@ export function memberMemory(pids: readonly number[]): { rssMiB: number; hwmMiB:
   return { rssMiB: rss / 1024, hwmMiB: hwm / 1024 };
 }
 
-/** n distinct free loopback ports, all held at once while choosing. */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers: Server[] = [];
-  try {
-    for (let i = 0; i < n; i++) {
-      const server = createServer();
-      await new Promise<void>((res, rej) => {
-        server.once('error', rej);
-        server.listen(0, '127.0.0.1', () => res());
-      });
-      servers.push(server);
-    }
-    return servers.map((s) => (s.address() as { port: number }).port);
-  } finally {
-    await Promise.all(servers.map((s) => new Promise<void>((res) => s.close(() => res()))));
-  }
-}
+export { freePorts } from '../../src/client/local-cluster.js';
 
 /** Polls until check() returns a value (not undefined) or the deadline passes. */
 export async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>, intervalMs = 25): Promise<T> {

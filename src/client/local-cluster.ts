@@ -118,7 +118,7 @@ function fixedPorts(base: number, members: number): number[] {
 }
 
 /** Free loopback ports, all held at once while choosing so none is handed out twice. */
-async function freePorts(n: number): Promise<number[]> {
+export async function freePorts(n: number): Promise<number[]> {
   const servers: Server[] = [];
   try {
     for (let i = 0; i < n; i++) {

@@ -83,8 +83,8 @@ function fsError(code: string, syscall: string, path: string): Error {
   return Object.assign(new Error(`${code}: ${messages[code] ?? 'error'}, ${syscall} '${path}'`), { code, syscall, path });
 }
 
-/** A small deterministic PRNG (mulberry32) for when no random function is injected. */
-function mulberry32(seed: number): () => number {
+/** A small deterministic PRNG (mulberry32): the faulty FS's default, and the seeded randomness of tests. */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

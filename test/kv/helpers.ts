@@ -22,14 +22,5 @@ export function plain(kvs: readonly KeyValueRecord[]): [string, string, number, 
   return kvs.map((kv) => [kv.key.toString('latin1'), kv.value.toString('latin1'), kv.createRevision, kv.modRevision, kv.version]);
 }
 
-/** A small deterministic PRNG (mulberry32) so randomized tests replay exactly from their seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG (mulberry32) so every random test replays from its seed. */
+export { mulberry32 as prng } from '../../src/storage/faulty-file-system.js';

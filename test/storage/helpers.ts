@@ -4,17 +4,8 @@ import { crc32 } from 'node:zlib';
 import { EntryType, type Entry, type HardState, type SnapshotMetadata } from '../../src/raft/types.js';
 import type { SnapshotSource } from '../../src/storage/snapshot-files.js';
 
-/** A seeded PRNG (mulberry32) so every random test replays. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG (mulberry32) so every random test replays from its seed. */
+export { mulberry32 as prng } from '../../src/storage/faulty-file-system.js';
 
 export function randomBytes(rand: () => number, n: number): Uint8Array {
   const b = new Uint8Array(n);

@@ -225,7 +225,8 @@ export async function startLocalCluster(plan: LocalClusterPlan, options: StartOp
   };
   try {
     await withDeadline(Promise.all(readyWaiters), readyTimeoutMs, options.signal, 'every member to print its ready line');
-    await waitForLeader(cluster.endpoints, readyTimeoutMs, options.signal);
+    const leader = await waitForLeader(cluster.endpoints, readyTimeoutMs, options.signal);
+    await waitForPublishedMembers(leader, cluster.endpoints.length, readyTimeoutMs, options.signal);
   } catch (err) {
     await stop(2000);
     throw err;
@@ -246,6 +247,30 @@ export async function waitForLeader(endpoints: string[], timeoutMs: number, sign
         throw new ClusterUnavailableError(`no leader was elected within ${timeoutMs} ms among ${endpoints.join(', ')}`, 'see the members\' logs; check that their peer ports are free');
       }
       await new Promise((res) => setTimeout(res, 100));
+    }
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * Polls the member list until every member has published its client URLs. A member publishes
+ * them through raft after a leader exists, so without this wait a client that discovers
+ * endpoints through the member list could briefly see members without any.
+ */
+export async function waitForPublishedMembers(endpoint: string, members: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  const client = new LifeboatClient([endpoint], { timeoutMs: 2000, deadlineMs: timeoutMs, signal });
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      const list = await client.memberList();
+      const published = list.members.filter((m) => m.clientURLs.length > 0).length;
+      if (published >= members) return;
+      if (signal?.aborted) throw signal.reason;
+      if (Date.now() > deadline) {
+        throw new ClusterUnavailableError(`only ${published} of ${members} members published their client URLs within ${timeoutMs} ms`, 'see the members\' logs');
+      }
+      await new Promise((res) => setTimeout(res, 50));
     }
   } finally {
     client.close();

@@ -1,0 +1,114 @@
+// The cron job's contract (PRODUCT.md sections 3, 5 and 6) under faults that come from outside:
+// the repository's disk fills up or turns read-only in the middle of a save. Each run is a real
+// `node bin/lifeboat snapshot save` (npm run build first) and must end with the documented exit
+// code, one error line and one hint, and a repository that lists only what it listed before.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { ExitCode } from '../../src/errors.js';
+import { snapshotStream, tempDir } from '../archive/helpers.js';
+import { runCli, spawnCli, startFakeMember } from '../archive/cli.js';
+import { assertFailure, assertSuccess, singleJson, tinyRepository } from '../cli/contract.js';
+import { committedIds, fingerprint, incompressibleSnapshot, mountSmallDisk, startGatedMember } from './helpers.js';
+
+let work: { dir: string; cleanup: () => Promise<void> };
+
+before(async () => {
+  work = await tempDir('contract-save');
+});
+
+after(async () => {
+  await work?.cleanup();
+});
+
+test('a save onto a full disk exits 14 saying so, and the repository keeps exactly what it had', async () => {
+  const disk = mountSmallDisk(work.dir, 256 * 1024);
+  const fake = await startFakeMember(() => ({ kind: 'serve', body: () => incompressibleSnapshot(600) }));
+  try {
+    const repoDir = join(disk.dir, 'repo');
+    const { ids } = await tinyRepository(repoDir);
+    const before = fingerprint(repoDir);
+    const r = await runCli(['snapshot', 'save', '--endpoints', fake.url, '--repo', repoDir]);
+    assertFailure('save on a full disk', r, ExitCode.storageUnavailable, /no space left on device \(ENOSPC\)/, /free space|prune/);
+    assert.equal(r.stdout, '', 'a failed save prints nothing on stdout');
+    assert.deepEqual(fingerprint(repoDir), before, 'no archive, manifest, partial file or lock is left behind');
+    assert.deepEqual(committedIds(repoDir), ids);
+    // The disk is not left full by the failed run: the next, smaller save fits and succeeds.
+    const small = await startFakeMember(() => ({ kind: 'serve', body: () => snapshotStream(50, 900) }));
+    try {
+      assertSuccess('the next save', await runCli(['snapshot', 'save', '--endpoints', small.url, '--repo', repoDir]));
+    } finally {
+      await small.close();
+    }
+    assert.equal(committedIds(repoDir).length, 2);
+  } finally {
+    await fake.close();
+    disk.unmount();
+  }
+});
+
+test('a save under --json onto a full disk prints one error document and exit 14', async () => {
+  const disk = mountSmallDisk(work.dir, 128 * 1024);
+  const fake = await startFakeMember(() => ({ kind: 'serve', body: () => incompressibleSnapshot(300) }));
+  try {
+    const repoDir = join(disk.dir, 'repo');
+    const r = await runCli(['snapshot', 'save', '--endpoints', fake.url, '--repo', repoDir, '--json']);
+    assertFailure('save --json on a full disk', r, ExitCode.storageUnavailable, /ENOSPC/);
+    const doc = singleJson('save --json', r, 'lifeboat.error/v1');
+    assert.equal(doc.exitCode, ExitCode.storageUnavailable);
+    assert.deepEqual(committedIds(repoDir), []);
+  } finally {
+    await fake.close();
+    disk.unmount();
+  }
+});
+
+test('a repository remounted read-only while the snapshot streams fails the save with exit 14 and commits nothing', async () => {
+  const disk = mountSmallDisk(work.dir, 8 * 1024 * 1024);
+  const member = await startGatedMember(() => snapshotStream(3000), 64 * 1024);
+  try {
+    const repoDir = join(disk.dir, 'repo');
+    const { ids } = await tinyRepository(repoDir);
+    const save = spawnCli(['snapshot', 'save', '--endpoints', member.url, '--repo', repoDir]);
+    await member.held;
+    // The save holds the lock and is spooling outside the repository: nothing in it is open for writing.
+    disk.readOnly();
+    member.release();
+    const r = await save.done;
+    disk.writable();
+    assertFailure('save onto a read-only repository', r, ExitCode.storageUnavailable, /read-only file system \(EROFS\)/, /remount it read-write|another --repo/);
+    assert.deepEqual(committedIds(repoDir), ids, 'no new snapshot is listed');
+    const left = Object.keys(fingerprint(repoDir)).filter((f) => f.startsWith('snapshots/') && !ids.some((id) => f.startsWith(`snapshots/${id}.`)));
+    assert.deepEqual(left, [], 'no archive or partial file of the failed run is in the repository');
+    // The lock it could not remove belongs to a dead process: the next cron run takes it over and saves.
+    const again = await startFakeMember(() => ({ kind: 'serve', body: () => snapshotStream(40, 800) }));
+    try {
+      const next = await runCli(['snapshot', 'save', '--endpoints', again.url, '--repo', repoDir]);
+      assertSuccess('the next save', next);
+    } finally {
+      await again.close();
+    }
+    assert.equal(committedIds(repoDir).length, 2);
+  } finally {
+    await member.close();
+    disk.unmount();
+  }
+});
+
+test('a save whose spool directory is on a full disk exits with an error naming the disk and leaves the repository as it was', async () => {
+  const disk = mountSmallDisk(work.dir, 128 * 1024);
+  const fake = await startFakeMember(() => ({ kind: 'serve', body: () => incompressibleSnapshot(600) }));
+  try {
+    const repoDir = join(work.dir, 'spool-repo');
+    const { ids } = await tinyRepository(repoDir);
+    const before = fingerprint(repoDir);
+    const r = await runCli(['snapshot', 'save', '--endpoints', fake.url, '--repo', repoDir, '--spool-dir', disk.dir]);
+    assertFailure('save with a full spool disk', r, ExitCode.storageUnavailable, /no space left on device|ENOSPC/, /--spool-dir|free space/);
+    assert.deepEqual(fingerprint(repoDir), before);
+    assert.deepEqual(committedIds(repoDir), ids);
+    assert.deepEqual(fingerprint(disk.dir), {}, 'the spool file is removed');
+  } finally {
+    await fake.close();
+    disk.unmount();
+  }
+});

@@ -1,0 +1,93 @@
+// Two cron runs on top of each other, and a bucket that dies mid-save (PRODUCT.md sections 4-6):
+// the second run never overlaps the first (exit 11 with fail, exit 0 and a note with skip, exit 11
+// when wait runs out), and a save whose S3 server is killed under it ends in exit 14 with no
+// snapshot listed, after which the next run saves normally.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { ExitCode } from '../../src/errors.js';
+import { snapshotStream, tempDir } from '../archive/helpers.js';
+import { runCli, spawnCli, startFakeMember } from '../archive/cli.js';
+import { startS3Server, type S3Server } from '../repo/s3-server.js';
+import { assertFailure, assertSuccess, singleJson, tinyRepository } from '../cli/contract.js';
+import { committedIds, startGatedMember } from './helpers.js';
+
+let work: { dir: string; cleanup: () => Promise<void> };
+let s3: S3Server | undefined;
+
+const S3_ENV = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true', AWS_PROFILE: undefined };
+
+before(async () => {
+  work = await tempDir('contract-overlap');
+});
+
+after(async () => {
+  await s3?.stop();
+  await work?.cleanup();
+});
+
+test('a second save started while the first holds the lock exits 11 with fail, 0 with skip, 11 when wait runs out, and the first still commits', async () => {
+  const repoDir = join(work.dir, 'overlap');
+  const { ids } = await tinyRepository(repoDir);
+  const member = await startGatedMember(() => snapshotStream(2000), 32 * 1024);
+  const other = await startFakeMember(() => ({ kind: 'serve', body: () => snapshotStream(30, 700) }));
+  try {
+    const first = spawnCli(['snapshot', 'save', '--endpoints', member.url, '--repo', repoDir]);
+    await member.held;
+    const second = ['snapshot', 'save', '--endpoints', other.url, '--repo', repoDir];
+
+    const failed = await runCli(second);
+    assertFailure('second save, --on-locked fail', failed, ExitCode.locked, /locked by snapshot save/, /--on-locked wait|--on-locked skip/);
+    assert.equal(failed.stdout, '');
+
+    const skipped = await runCli([...second, '--on-locked', 'skip', '--json']);
+    assertSuccess('second save, --on-locked skip', skipped);
+    assert.match(skipped.stderr, /skip/i, 'a skipped run says it skipped');
+    const skipDoc = singleJson('skip', skipped, 'lifeboat.snapshot.save/v1');
+    assert.equal(skipDoc.skipped, true, 'the --json summary says the run was skipped rather than saved');
+
+    const waited = await runCli([...second, '--on-locked', 'wait', '--lock-timeout', '1s']);
+    assertFailure('second save, --on-locked wait', waited, ExitCode.locked, /lock|locked/);
+
+    assert.deepEqual(committedIds(repoDir), ids, 'none of the refused runs committed anything');
+    member.release();
+    assertSuccess('the first save', await first.done);
+    assert.equal(committedIds(repoDir).length, 2, 'the first save committed its snapshot');
+  } finally {
+    await member.close();
+    await other.close();
+  }
+});
+
+test('an S3 server killed in the middle of a save ends it with exit 14, lists nothing new, and the next run saves', { timeout: 120_000 }, async () => {
+  s3 = await startS3Server('contract-bucket');
+  const repo = `s3://${s3.bucket}/cron`;
+  const s3Flags = ['--repo', repo, '--s3-endpoint', s3.endpoint, '--s3-force-path-style'];
+  const seed = await startFakeMember(() => ({ kind: 'serve', body: () => snapshotStream(20, 500) }));
+  const member = await startGatedMember(() => snapshotStream(3000), 64 * 1024);
+  try {
+    assertSuccess('the first save', await runCli(['snapshot', 'save', '--endpoints', seed.url, ...s3Flags], S3_ENV));
+    const save = spawnCli(['snapshot', 'save', '--endpoints', member.url, ...s3Flags, '--timeout', '60s'], S3_ENV);
+    await member.held;
+    await s3.kill();
+    member.release();
+    const r = await save.done;
+    assertFailure('save with S3 killed', r, ExitCode.storageUnavailable, /ECONNREFUSED|unreachable|connect/i, /--s3-endpoint|check|again/i);
+    await s3.restart();
+    const listed = await runCli(['snapshot', 'list', ...s3Flags, '--json'], S3_ENV);
+    assertSuccess('list after the failure', listed);
+    assert.equal(singleJson('list', listed, 'lifeboat.snapshot.list/v1').snapshots.length, 1, 'only the first snapshot is listed');
+    const next = await startFakeMember(() => ({ kind: 'serve', body: () => snapshotStream(25, 600) }));
+    try {
+      assertSuccess('the next save', await runCli(['snapshot', 'save', '--endpoints', next.url, ...s3Flags], S3_ENV));
+    } finally {
+      await next.close();
+    }
+    const after = await runCli(['snapshot', 'verify', '--all', ...s3Flags, '--json'], S3_ENV);
+    assertSuccess('verify --all', after);
+    assert.deepEqual(singleJson('verify', after, 'lifeboat.snapshot.verify/v1').results.map((x: { ok: boolean }) => x.ok), [true, true]);
+  } finally {
+    await seed.close();
+    await member.close();
+  }
+});

@@ -33,6 +33,11 @@ export class DeferredSyncFileSystem extends NodeFileSystem {
     }
   }
 
+  /** Forgets the deferred fdatasyncs: for a write that need not be durable yet (see storage-adapter.ts). */
+  dropDeferred(): void {
+    this.pending.clear();
+  }
+
   /** Records a failed flush so every later sync fails too. */
   fail(cause: unknown): StorageFailedError {
     this.failed ??= new StorageFailedError('WAL fdatasync', cause);

@@ -13,10 +13,9 @@ export class StorageDurability implements Durability {
   ) {}
 
   async save(hardState: HardState | undefined, entries: readonly Entry[], mustSync: boolean): Promise<void> {
-    // A hard state whose only change is the commit index may be lost and relearned from the
-    // leader (raft allows it), so it does not cost an fsync of its own.
-    if (!mustSync && entries.length === 0) return;
+    if (!hardState && entries.length === 0) return;
     if (!this.fs) {
+      // Without a deferring file system every append is fsynced: correct, only slower.
       this.storage.save(hardState, entries);
       return;
     }
@@ -25,6 +24,15 @@ export class StorageDurability implements Durability {
       this.storage.save(hardState, entries);
     } finally {
       this.fs.deferring = false;
+    }
+    if (!mustSync) {
+      // A hard state whose only change is the commit index is written but not fsynced, as etcd
+      // does (mustSync false): a crash may lose it and the leader tells the member again, but a
+      // clean stop leaves it in the WAL, so an offline backup of the stopped member holds every
+      // write it had applied. The next fdatasync of this file, or the fsync at a segment
+      // rollover, makes it durable along with what follows it.
+      this.fs.dropDeferred();
+      return;
     }
     try {
       await this.fs.flushAsync();

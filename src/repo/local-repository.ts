@@ -11,7 +11,7 @@ import type { Readable } from 'node:stream';
 import { IntegrityError, NotFoundError, UnsafeOperationError } from '../errors.js';
 import { isFsError, mapFsError } from './fs-errors.js';
 import { MARKER_KEY, checkMarker, newMarker } from './repo-marker.js';
-import type { ObjectInfo, Repository, WriteOptions } from './repository.js';
+import type { ObjectInfo, Repository, StagedObject, WriteOptions } from './repository.js';
 
 /** The fs calls this repository makes; tests swap some for failing ones (full disk, EIO). */
 export type LocalFs = Pick<
@@ -192,6 +192,69 @@ export class LocalRepository implements Repository {
     });
   }
 
+  async compareAndDelete(key: string, expected: Buffer): Promise<boolean> {
+    const path = this.pathOf(key);
+    // Cheap first look: in the usual case the object already changed and nothing is moved.
+    const before = await this.readOptional(key);
+    if (!before || !before.equals(expected)) return false;
+    // Move it aside atomically, then look at what was moved: only that copy can be compared
+    // without another writer changing it under us.
+    const aside = this.tempPathOf(path);
+    try {
+      await this.fs.rename(path, aside);
+    } catch (err) {
+      if (isFsError(err) && err.code === 'ENOENT') return false;
+      throw mapFsError(err, `delete ${key}`, this.url);
+    }
+    try {
+      const moved = await this.attempt(`read ${key}`, () => this.fs.readFile(aside));
+      if (moved.equals(expected)) {
+        await this.syncDir(dirname(path), key);
+        return true;
+      }
+      // Another run replaced it between our two reads: put its object back. If yet another
+      // object took the name meanwhile, the one we moved is lost, and its holder learns so when
+      // it next checks (a lock's renewal), as it would after any takeover.
+      await this.linkNoReplace(aside, path, key).catch((err: unknown) => {
+        if (!(err instanceof UnsafeOperationError)) throw err;
+      });
+      return false;
+    } finally {
+      await this.fs.unlink(aside).catch(() => undefined);
+    }
+  }
+
+  async stage(key: string): Promise<StagedObject> {
+    const final = this.pathOf(key);
+    const dir = dirname(final);
+    await this.requireRoot();
+    await this.attempt(`create the folder of ${key}`, () => this.makeDirs(dir));
+    const temp = this.tempPathOf(final);
+    const handle = await this.attempt(`create a temporary file for ${key}`, () => this.fs.open(temp, 'wx', 0o644));
+    await handle.close();
+    const discard = () => this.fs.unlink(temp).then(() => undefined, () => undefined);
+    return {
+      path: temp,
+      discard,
+      publish: async () => {
+        try {
+          const file = await this.attempt(`open ${key}`, () => this.fs.open(temp, 'r+'));
+          try {
+            await this.attempt(`flush ${key} to disk`, () => file.sync());
+          } finally {
+            await file.close().catch(() => undefined);
+          }
+          await this.linkNoReplace(temp, final, key);
+          await this.fs.unlink(temp).catch(() => undefined);
+          await this.syncDir(dir, key);
+        } catch (err) {
+          await discard();
+          throw mapFsError(err, `write ${key}`, this.url);
+        }
+      },
+    };
+  }
+
   async cleanupIncomplete(olderThan: Date): Promise<number> {
     let removed = 0;
     await this.walk('', async (_key, path) => {
@@ -210,7 +273,7 @@ export class LocalRepository implements Repository {
   private async viaTemp<T>(key: string, fill: (handle: FileHandle) => Promise<T>, mode: 'link' | 'replace'): Promise<T> {
     const final = this.pathOf(key);
     const dir = dirname(final);
-    const temp = join(dir, `.${basename(final)}.partial-${randomBytes(6).toString('hex')}`);
+    const temp = this.tempPathOf(final);
     const handle = await this.attempt(`create a temporary file for ${key}`, () => this.fs.open(temp, 'wx', 0o644));
     let closed = false;
     try {
@@ -231,6 +294,11 @@ export class LocalRepository implements Repository {
       await this.fs.unlink(temp).catch(() => undefined);
       throw mapFsError(err, `write ${key}`, this.url);
     }
+  }
+
+  /** A fresh `.<name>.partial-<hex>` beside `final`: never listed, removed by cleanupIncomplete. */
+  private tempPathOf(final: string): string {
+    return join(dirname(final), `.${basename(final)}.partial-${randomBytes(6).toString('hex')}`);
   }
 
   private async linkNoReplace(temp: string, final: string, key: string): Promise<void> {

@@ -48,6 +48,10 @@ export interface HeldLock {
 }
 
 const DEFAULT_TTL_MS = 120_000;
+/** First pause after losing a race for the lock; doubles per race, up to 2 s. */
+const RACE_BACKOFF_MS = 20;
+/** Races in a row after which fail and skip give up (wait goes on until its deadline). */
+const MAX_RACES = 8;
 const DEFAULT_WAIT_MS = 600_000;
 
 /** Parses --on-locked. */
@@ -66,36 +70,62 @@ export async function acquireLock(repo: Repository, options: LockOptions): Promi
   const warn = options.warn ?? (() => {});
   const alive = options.isProcessAlive ?? isProcessAlive;
   let delay = 200;
+  // Lost races in a row: the lock changed hands between our create and our read.
+  let races = 0;
+  /** Pauses after a lost race; false when fail or skip should stop trying (other runs are busy with the lock). */
+  const backOff = async (): Promise<boolean> => {
+    if (options.onLocked !== 'wait' && races >= MAX_RACES) return false;
+    if (options.onLocked === 'wait' && Date.now() >= deadline) throw lockedBy(repo, undefined, 'wait');
+    // Jittered, so that racers do not meet again in step; never past the wait deadline.
+    const ms = Math.min(RACE_BACKOFF_MS * 2 ** races, 2_000) * (0.5 + Math.random());
+    races++;
+    await sleep(Math.min(ms, Math.max(deadline - Date.now(), 0)), options.signal);
+    return true;
+  };
+  const gaveUp = (): undefined => {
+    if (options.onLocked === 'skip') return undefined;
+    throw new LockedError(`repository ${repo.url} lock kept changing hands while this run tried to take it`, 'other runs are starting at the same moment; run again, or use --on-locked wait to queue behind them');
+  };
   for (;;) {
     options.signal?.throwIfAborted();
     const record = newRecord(options.command, ttl);
     if (await repo.createExclusive(LOCK_KEY, encode(record))) {
       return holdLock(repo, record, ttl);
     }
-    const holder = await readHolder(repo);
-    if (holder === undefined) continue; // released between our attempt and our read: try again at once
+    const read = await readHolder(repo);
+    if (read === undefined) {
+      // Released (or taken over) between our create and our read: the next create will probably
+      // win, but two racers retrying at once could keep missing each other, so back off a little.
+      if (!(await backOff())) return gaveUp();
+      continue;
+    }
+    const holder = read.record;
     // The create stored our record but could not confirm it (an S3 read-back that failed):
     // the lock is ours, and refusing it would lock this run and the next ones out until it expires.
     if (holder.token === record.token) return holdLock(repo, record, ttl);
     const staleReason = whyStale(holder, alive);
     if (staleReason) {
       warn(`taking over a stale lock held by ${describe(holder)}: ${staleReason}`);
-      await takeOver(repo, holder);
+      // Only the very bytes we judged stale are removed: when another run took the lock over
+      // first and holds a fresh one, the compare fails and that lock stays.
+      if (!(await repo.compareAndDelete(LOCK_KEY, read.raw)) && !(await backOff())) return gaveUp();
       continue;
     }
     if (options.onLocked === 'skip') return undefined;
-    if (options.onLocked === 'fail' || Date.now() >= deadline) {
-      throw new LockedError(
-        `repository ${repo.url} is locked by ${describe(holder)}`,
-        options.onLocked === 'fail'
-          ? 'another run is in progress; use --on-locked wait to queue behind it or --on-locked skip to exit 0'
-          : 'the other run did not finish in time; raise --lock-timeout or check that run',
-      );
-    }
+    if (options.onLocked === 'fail' || Date.now() >= deadline) throw lockedBy(repo, holder, options.onLocked);
     if (delay === 200) warn(`waiting for the lock held by ${describe(holder)}`);
     await sleep(Math.min(delay, Math.max(deadline - Date.now(), 0)), options.signal);
     delay = Math.min(delay * 2, 5_000);
   }
+}
+
+function lockedBy(repo: Repository, holder: LockRecord | undefined, onLocked: OnLocked): LockedError {
+  return new LockedError(
+    holder ? `repository ${repo.url} is locked by ${describe(holder)}` : `repository ${repo.url} lock kept changing hands until the wait ran out`,
+    onLocked === 'fail'
+      ? 'another run is in progress; use --on-locked wait to queue behind it or --on-locked skip to exit 0'
+      : 'the other run did not finish in time; raise --lock-timeout or check that run',
+  );
 }
 
 /** Human description of a lock holder for messages. */
@@ -122,27 +152,22 @@ function whyStale(holder: LockRecord, alive: (pid: number) => boolean): string |
   return undefined;
 }
 
-async function readHolder(repo: Repository): Promise<LockRecord | undefined> {
-  let data: Buffer;
+/** The lock object as parsed, and its exact bytes (what a takeover may delete). */
+async function readHolder(repo: Repository): Promise<{ record: LockRecord; raw: Buffer } | undefined> {
+  let raw: Buffer;
   try {
-    data = await repo.readSmall(LOCK_KEY);
+    raw = await repo.readSmall(LOCK_KEY);
   } catch (err) {
     if ((err as { exitCode?: number }).exitCode === 10) return undefined;
     throw err;
   }
   try {
-    const parsed = JSON.parse(data.toString('utf8')) as LockRecord;
-    if (parsed.schema === 'lifeboat.lock/v1' && typeof parsed.token === 'string') return parsed;
+    const parsed = JSON.parse(raw.toString('utf8')) as LockRecord;
+    if (parsed.schema === 'lifeboat.lock/v1' && typeof parsed.token === 'string') return { record: parsed, raw };
   } catch {
     // fall through: an unreadable lock (a torn write by a crashed holder) is stale by construction
   }
-  return { schema: 'lifeboat.lock/v1', token: '', host: 'unknown', pid: 0, command: 'unknown', startedAt: '?', expiresAt: new Date(0).toISOString() };
-}
-
-/** Removes a stale lock, but only if it is still the same stale lock (another run may have taken it over first). */
-async function takeOver(repo: Repository, stale: LockRecord): Promise<void> {
-  const current = await readHolder(repo);
-  if (current && current.token === stale.token) await repo.delete(LOCK_KEY);
+  return { record: { schema: 'lifeboat.lock/v1', token: '', host: 'unknown', pid: 0, command: 'unknown', startedAt: '?', expiresAt: new Date(0).toISOString() }, raw };
 }
 
 function holdLock(repo: Repository, record: LockRecord, ttl: number): HeldLock {
@@ -170,7 +195,7 @@ function holdLock(repo: Repository, record: LockRecord, ttl: number): HeldLock {
       if (released || lost.signal.aborted) return;
       let holder: LockRecord | undefined;
       try {
-        holder = await readHolder(repo);
+        holder = (await readHolder(repo))?.record;
       } catch {
         failedToRenew();
         return;
@@ -200,8 +225,9 @@ function holdLock(repo: Repository, record: LockRecord, ttl: number): HeldLock {
       released = true;
       clearInterval(timer);
       await renewing;
-      const holder = await readHolder(repo);
-      if (holder?.token === current.token) await repo.delete(LOCK_KEY);
+      const held = await readHolder(repo);
+      // Compare-and-delete: a run that took our lock over after the read keeps its lock.
+      if (held?.record.token === current.token) await repo.compareAndDelete(LOCK_KEY, held.raw);
     },
   };
 }

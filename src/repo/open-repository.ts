@@ -56,5 +56,6 @@ export class LazyS3Repository implements Repository {
   async writeSmall(key: string, data: Buffer): Promise<void> { return (await this.resolve()).writeSmall(key, data); }
   async createExclusive(key: string, data: Buffer): Promise<boolean> { return (await this.resolve()).createExclusive(key, data); }
   async delete(key: string): Promise<void> { return (await this.resolve()).delete(key); }
+  async compareAndDelete(key: string, expected: Buffer): Promise<boolean> { return (await this.resolve()).compareAndDelete(key, expected); }
   async cleanupIncomplete(olderThan: Date): Promise<number> { return (await this.resolve()).cleanupIncomplete(olderThan); }
 }

@@ -16,6 +16,19 @@ export interface WriteOptions {
   readonly onProgress?: (bytesStored: number) => void;
 }
 
+/**
+ * A temporary file inside the repository that the caller fills in place (at any offsets) and
+ * then publishes under its key: no copy from a spool elsewhere. Never listed until published.
+ */
+export interface StagedObject {
+  /** Absolute path of the temporary file (already created, empty). */
+  readonly path: string;
+  /** fsyncs the file, links it under its key (never over an existing object) and fsyncs the folder. */
+  publish(): Promise<void>;
+  /** Removes the temporary file; safe after publish() and when called twice. */
+  discard(): Promise<void>;
+}
+
 export interface Repository {
   /** The repository's URL for messages and manifests; never contains credentials. */
   readonly url: string;
@@ -43,6 +56,13 @@ export interface Repository {
   createExclusive(key: string, data: Buffer): Promise<boolean>;
   /** Deletes key; deleting a missing key is not an error. */
   delete(key: string): Promise<void>;
+  /**
+   * Deletes key only if it still holds exactly `expected`; true when this call deleted it.
+   * For taking over a stale lock without deleting a fresh one that replaced it meanwhile.
+   */
+  compareAndDelete(key: string, expected: Buffer): Promise<boolean>;
+  /** Optional (local directories): a temporary file beside key to fill in place, then publish. */
+  stage?(key: string): Promise<StagedObject>;
   /** Removes abandoned partial writes (temporary files, multipart uploads) older than the date. */
   cleanupIncomplete(olderThan: Date): Promise<number>;
 }

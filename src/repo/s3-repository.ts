@@ -261,6 +261,33 @@ export class S3Repository implements Repository {
     }
   }
 
+  async compareAndDelete(key: string, expected: Buffer): Promise<boolean> {
+    let etag: string | undefined;
+    try {
+      const got = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
+      if (!(got.Body instanceof Readable)) throw new Error('the S3 response carried no stream');
+      const chunks: Buffer[] = [];
+      for await (const chunk of got.Body) chunks.push(chunk as Buffer);
+      if (!Buffer.concat(chunks).equals(expected)) return false;
+      etag = got.ETag;
+    } catch (err) {
+      if (isNotFound(err) && !isMissingBucket(err)) return false;
+      this.fail(err, `cannot read ${key} from`);
+    }
+    // If-Match makes read-compare-delete one atomic step on AWS S3 (conditional deletes): the
+    // delete fails with 412 when another run replaced the object after our read. A store that
+    // ignores the header (s3rver, older S3-compatible servers) leaves the window of one round trip.
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key), ...(etag ? { IfMatch: etag } : {}) }));
+      return true;
+    } catch (err) {
+      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 412 || status === 409) return false;
+      if (isNotFound(err) && !isMissingBucket(err)) return false;
+      this.fail(err, `cannot delete ${key} from`);
+    }
+  }
+
   async cleanupIncomplete(olderThan: Date): Promise<number> {
     let aborted = 0;
     let keyMarker: string | undefined;

@@ -45,6 +45,11 @@ export class MemoryRepository implements Repository {
   async delete(key: string): Promise<void> {
     this.objects.delete(key);
   }
+  async compareAndDelete(key: string, expected: Buffer): Promise<boolean> {
+    if (!this.objects.get(key)?.data.equals(expected)) return false;
+    this.objects.delete(key);
+    return true;
+  }
   async cleanupIncomplete(): Promise<number> {
     return 0;
   }

@@ -27,6 +27,7 @@ import type { MemberConfig } from './member-config.js';
 import type { MemberInfo, MemberService, MemberStatus, ReadRequest, ResponseHeaderInfo } from './member-service.js';
 import type { Membership } from './membership.js';
 import { ReadIndexBatcher } from './read-index-batcher.js';
+import { bootTicks } from './boot-ticks.js';
 import { RequestWaiters } from './request-waiters.js';
 import { MemberSnapshots, type LoadedState } from './member-snapshots.js';
 import { MembershipChanges } from './membership-changes.js';
@@ -76,6 +77,7 @@ export class Member implements MemberService {
   private loopRunning = false;
   private ticker: NodeJS.Timeout | undefined;
   private stopping = false;
+  private readonly electionTick: number;
   private readonly requestPrefix: number;
   private requestSeq: number;
   private publishedTerm = -1;
@@ -103,11 +105,11 @@ export class Member implements MemberService {
     if (s.entries.length > 0) this.raftStorage.append(s.entries);
     this.term = s.hardState?.term ?? 0;
     this.commit = s.hardState?.commit ?? 0;
-    const electionTick = Math.max(2, Math.round(config.electionMs / config.heartbeatMs));
+    this.electionTick = Math.max(2, Math.round(config.electionMs / config.heartbeatMs));
     this.raft = new RawNode({
       id: config.memberId,
       storage: this.raftStorage,
-      electionTick,
+      electionTick: this.electionTick,
       heartbeatTick: 1,
       randomInt: (n) => randomInt(n),
       applied: this.applied,
@@ -173,9 +175,11 @@ export class Member implements MemberService {
       this.maybePublish();
       this.wake();
     }, this.config.heartbeatMs);
-    // A single-voter cluster can campaign at once instead of waiting a whole election timeout.
+    // A single-voter cluster can campaign at once instead of waiting a whole election timeout;
+    // a voter with peers fast-forwards its election clock (see boot-ticks.ts).
     const cs = this.raftStorage.initialState().confState;
     if (cs.voters.length === 1 && cs.voters[0] === this.config.memberId) this.raft.campaign();
+    for (let i = bootTicks(cs, this.config.memberId, this.electionTick); i > 0; i--) this.raft.tick();
     this.wake();
   }
 

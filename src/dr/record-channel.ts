@@ -1,12 +1,12 @@
-// A bounded hand-over of record batches from a producer that pushes (the verifying snapshot
-// reader) to consumers that pull (snapshot encoders writing data directories). Each push
-// resolves only when every consumer took the batch, so memory stays at one batch whatever the
-// snapshot's size; a failure on either side reaches the other instead of hanging it.
+// A bounded hand-over of batches (records, or snapshot bytes) from a producer that pushes (the
+// verifying snapshot reader) to consumers that pull (the writers of data directories). Each
+// push resolves only when every consumer took the batch, so memory stays at one batch whatever
+// the snapshot's size; a failure on either side reaches the other instead of hanging it.
 import type { KeyValueRecord } from '../kv/record.js';
 
-/** One consumer's end: an async iterable of records. */
-export class RecordChannel implements AsyncIterable<KeyValueRecord> {
-  private pending: { batch: readonly KeyValueRecord[]; taken: () => void } | undefined;
+/** One consumer's end: an async iterable of the items pushed (records by default). */
+export class RecordChannel<T = KeyValueRecord> implements AsyncIterable<T> {
+  private pending: { batch: readonly T[]; taken: () => void } | undefined;
   private wakeConsumer: (() => void) | undefined;
   private ended = false;
   private failure: unknown;
@@ -14,7 +14,7 @@ export class RecordChannel implements AsyncIterable<KeyValueRecord> {
   private readonly waitingProducers = new Set<(err: unknown) => void>();
 
   /** Hands a batch over; resolves when the consumer took it, rejects if the consumer failed. */
-  push(batch: readonly KeyValueRecord[]): Promise<void> {
+  push(batch: readonly T[]): Promise<void> {
     if (this.failed) return Promise.reject(this.failure);
     return new Promise<void>((resolve, reject) => {
       const onFail = (err: unknown) => reject(err);
@@ -52,7 +52,7 @@ export class RecordChannel implements AsyncIterable<KeyValueRecord> {
     wake?.();
   }
 
-  async *[Symbol.asyncIterator](): AsyncGenerator<KeyValueRecord> {
+  async *[Symbol.asyncIterator](): AsyncGenerator<T> {
     try {
       for (;;) {
         if (this.failed) throw this.failure;
@@ -74,7 +74,7 @@ export class RecordChannel implements AsyncIterable<KeyValueRecord> {
 }
 
 /** Pushes each batch to every channel, resolving when all took it. */
-export function fanOut(channels: readonly RecordChannel[]): (batch: readonly KeyValueRecord[]) => Promise<void> {
+export function fanOut<T>(channels: readonly RecordChannel<T>[]): (batch: readonly T[]) => Promise<void> {
   return async (batch) => {
     await Promise.all(channels.map((c) => c.push(batch)));
   };

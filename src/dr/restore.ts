@@ -1,15 +1,19 @@
 // `snapshot restore`: builds data directories for a NEW cluster from a snapshot. One verifying
 // read of the snapshot feeds every member being built (the CLI builds one; a drill builds them
-// all), each into a temporary directory beside its target; only when the whole snapshot has
-// been checked (every chunk, the trailer, the KV hash, and for repository snapshots the archive
-// hash against the manifest) are the directories renamed into place. An interrupted or failed
-// restore therefore leaves nothing that could start.
-import { randomBytes } from 'node:crypto';
+// all), each into a temporary directory beside its target. The record chunks pass through
+// untouched (restore-splice.ts): only the header and trailer of each member's file are new.
+// Only when the whole snapshot has been checked (every chunk, the trailer, the KV hash, and
+// for repository snapshots the archive hash against the manifest) are the directories renamed
+// into place. An interrupted or failed restore therefore leaves nothing that could start.
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
+import type { EntryBytes } from '../archive/archive-reader.js';
+import type { CheckedSnapshot } from '../archive/snapshot-check.js';
+import type { KeyValueRecord } from '../kv/record.js';
 import type { SnapshotMetadata } from '../raft/types.js';
 import type { Repository } from '../repo/repository.js';
-import { encodeSnapshot, type SnapshotHeader, type SnapshotHeaderInput, type SnapshotMember } from '../snapshot/index.js';
+import { SnapshotParser, type SnapshotHeader, type SnapshotMember, type SnapshotTrailer } from '../snapshot/index.js';
 import { writeIdentity } from '../storage/identity.js';
 import { MemberStorage } from '../storage/member-storage.js';
 import { UnsafeOperationError, UsageError } from '../errors.js';
@@ -17,7 +21,9 @@ import { NodeFileSystem } from '../storage/node-file-system.js';
 import type { SnapshotRef } from './catalog.js';
 import { RecordChannel, fanOut } from './record-channel.js';
 import type { RestorePlan } from './restore-plan.js';
-import { dumpSnapshotRef, verifySnapshotRef, type ReadOptions } from './verify.js';
+import { trackScratch } from './restore-scratch.js';
+import { readRestoreSource, type SourceReadOptions } from './restore-source.js';
+import { ChunkSplice, splicedSnapshot } from './restore-splice.js';
 
 const RESTORED_SEGMENT_BYTES = 1024 * 1024;
 
@@ -37,43 +43,47 @@ export interface RestoreResult {
   readonly members: readonly SnapshotMember[];
 }
 
-export interface RestoreOptions extends ReadOptions {
+export interface RestoreOptions extends SourceReadOptions {
   readonly repo: Repository | undefined;
   readonly ref: SnapshotRef;
   readonly plan: RestorePlan;
-  /** The snapshot's header when the caller already read it (a drill verifies first); spares a file a second read. */
-  readonly source?: SourceFacts;
+  /** Sees every record batch of the snapshot as it is verified (a drill samples keys); may return a promise. */
+  readonly onRecords?: (records: readonly KeyValueRecord[]) => void | Promise<void>;
+  /** Called once the snapshot has been read and verified whole (the members' files are then nearly written). */
+  readonly onVerified?: () => void;
   readonly now?: () => Date;
 }
 
-/** The header facts a restore needs before the records arrive. */
-export type SourceFacts = Pick<SnapshotHeader, 'clusterId' | 'raftIndex' | 'raftTerm' | 'revision' | 'compactRevision' | 'keyCount'>;
+/** A promise with its settle functions, whose rejection is never reported as unhandled. */
+function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
 
 /** Restores every target of the plan from one verified read of the snapshot. */
 export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreResult> {
   const { plan, ref, repo } = options;
   const now = options.now ?? (() => new Date());
-  // A repository snapshot's manifest says what its header holds, so one read does everything.
-  // A plain file has no manifest: read it once to learn and check its header.
-  const source: SourceFacts =
-    options.source ?? (ref.kind === 'repo' ? ref.entry.manifest : (await verifySnapshotRef(repo, ref, { signal: options.signal })).header);
-  const revision = source.revision + plan.bumpRevision;
-  const compactRevision = plan.markCompacted ? revision : source.compactRevision;
   // Client URLs are published by each member once it runs; the replicated member table must
   // start the same on every member, so none are recorded here (as a fresh cluster does).
   const members: SnapshotMember[] = plan.members.map((m) => ({ id: m.id, name: m.name, peerURLs: [...m.peerURLs], clientURLs: [], isLearner: false }));
-  const metadata: SnapshotMetadata = {
-    index: source.raftIndex,
-    term: source.raftTerm,
-    confState: { voters: members.map((m) => m.id), learners: [] },
-  };
+  const confState = { voters: members.map((m) => m.id), learners: [] };
+  // The source's header arrives with its first bytes; its trailer's counts are used only once
+  // the whole snapshot passed the parser's checks.
+  const sourceHeader = deferred<SnapshotHeader>();
+  const sourceTrailer = deferred<SnapshotTrailer>();
 
   const suffix = randomBytes(4).toString('hex');
-  const builds = plan.targets.map((t) => ({
-    target: t,
-    temp: join(dirname(t.dataDir), `.${basename(t.dataDir)}.restoring-${suffix}`),
-    channel: new RecordChannel(),
-  }));
+  const builds = plan.targets.map((t) => {
+    const temp = join(dirname(t.dataDir), `.${basename(t.dataDir)}.restoring-${suffix}`);
+    return { target: t, temp, channel: new RecordChannel<Buffer>(), untrack: trackScratch(temp) };
+  });
   let committed = false;
   try {
     const writers = builds.map(async (b) => {
@@ -85,19 +95,22 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreR
         // writing 64 MiB of preallocated zeros per member (later segments get the member's full size).
         const storage = await MemberStorage.open(fs, b.temp, { log: () => {}, segmentSize: RESTORED_SEGMENT_BYTES });
         try {
-          const header: SnapshotHeaderInput = {
+          const source = await sourceHeader.promise;
+          const metadata: SnapshotMetadata = { index: source.raftIndex, term: source.raftTerm, confState };
+          const revision = source.revision + plan.bumpRevision;
+          const header = {
             clusterId: plan.clusterId,
             members,
             raftIndex: metadata.index,
             raftTerm: metadata.term,
             revision,
-            compactRevision,
+            compactRevision: plan.markCompacted ? revision : source.compactRevision,
             keyCount: source.keyCount,
             createdAt: now().toISOString(),
             sourceMember: b.target.member.id,
             extra: { restoredFrom: { clusterId: source.clusterId, revision: source.revision, snapshot: ref.kind === 'repo' ? ref.entry.id : ref.path } },
           };
-          await storage.saveSnapshot(metadata, encodeSnapshot(header, b.channel));
+          await storage.saveSnapshot(metadata, splicedSnapshot(header, b.channel, () => sourceTrailer.promise));
           // The term must not fall below the snapshot's, or a new leader's entries would carry a
           // lower term than the entry before them.
           storage.save({ term: metadata.term, vote: '', commit: metadata.index }, []);
@@ -109,18 +122,49 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreR
         throw err;
       }
     });
-    const reading = dumpSnapshotRef(repo, ref, fanOut(builds.map((b) => b.channel)), { signal: options.signal, onProgress: options.onProgress }).then(
-      (report) => {
+    const send = fanOut(builds.map((b) => b.channel));
+    const consume = async (bytes: EntryBytes): Promise<CheckedSnapshot> => {
+      const parser = new SnapshotParser();
+      const splice = new ChunkSplice();
+      const whole = createHash('sha256');
+      let count = 0;
+      let headerEnd: number | undefined;
+      for await (const chunk of bytes) {
+        whole.update(chunk);
+        count += chunk.length;
+        parser.push(chunk);
+        for (let event = parser.next(); event !== undefined; event = parser.next()) {
+          if (event.kind === 'header') {
+            headerEnd = parser.position;
+            sourceHeader.resolve(event.header);
+          } else if (event.kind === 'records') {
+            await options.onRecords?.(event.records);
+          }
+        }
+        const pieces = splice.push(chunk, headerEnd);
+        if (pieces.length > 0) await send(pieces);
+      }
+      const summary = parser.finish();
+      return { summary, bytes: count, sha256: whole.digest('hex') };
+    };
+    const reading = readRestoreSource(repo, ref, consume, { signal: options.signal, onProgress: options.onProgress }).then(
+      (read) => {
+        options.onVerified?.();
+        sourceTrailer.resolve(read.checked.summary.trailer);
         for (const b of builds) b.channel.end();
-        return report;
+        return read;
       },
       (err: unknown) => {
+        sourceHeader.reject(err);
+        sourceTrailer.reject(err);
         for (const b of builds) b.channel.fail(err);
         throw err;
       },
     );
-    const [report] = await Promise.all([reading, ...writers]);
+    const [read] = await Promise.all([reading, ...writers]);
     options.signal?.throwIfAborted();
+    const { summary } = read.checked;
+    const source = summary.header;
     const fs = new NodeFileSystem();
     for (const b of builds) {
       await rename(b.temp, b.target.dataDir).catch((err: unknown) => {
@@ -129,21 +173,23 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreR
       fs.fsyncDir(dirname(b.target.dataDir));
     }
     committed = true;
+    const revision = source.revision + plan.bumpRevision;
     return {
       clusterId: plan.clusterId,
       sourceClusterId: source.clusterId,
       revision,
-      compactRevision,
+      compactRevision: plan.markCompacted ? revision : source.compactRevision,
       sourceRevision: source.revision,
-      keyCount: report.summary.trailer.recordCount,
-      kvHash: report.summary.kvHash,
-      raftIndex: metadata.index,
-      raftTerm: metadata.term,
+      keyCount: summary.trailer.recordCount,
+      kvHash: summary.kvHash,
+      raftIndex: source.raftIndex,
+      raftTerm: source.raftTerm,
       dataDirs: builds.map((b) => b.target.dataDir),
       members,
     };
   } finally {
     if (!committed) await Promise.all(builds.map((b) => rm(b.temp, { recursive: true, force: true })));
+    for (const b of builds) b.untrack();
   }
 }
 

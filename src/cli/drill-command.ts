@@ -1,15 +1,20 @@
 // `lifeboat drill`: restore a backup into a throwaway cluster and check it, for CI.
+import { setMaxListeners } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { parseDuration } from '../duration.js';
 import { DrillFailedError, UsageError } from '../errors.js';
 import { readAssertions } from '../dr/drill-checks.js';
 import { show, toJUnit, type DrillReport } from '../dr/drill-report.js';
-import { runDrill } from '../dr/drill.js';
+import { runDrill, type DrillOptions } from '../dr/drill.js';
+import { acquireLock, parseOnLocked } from '../repo/lock.js';
+import type { Repository } from '../repo/repository.js';
+import { addLockOptions, type LockFlags } from './lock-options.js';
 import { formatDuration, log, printJson, renderTable } from './output.js';
 import { addRepoOptions, repositoryFromFlags, type RepoFlags } from './repo-options.js';
 import { action } from './run-action.js';
 
-interface DrillFlags extends RepoFlags {
+interface DrillFlags extends RepoFlags, LockFlags {
   readonly snapshot: string;
   readonly cluster?: string;
   readonly members: string;
@@ -32,15 +37,27 @@ export function registerDrillCommand(program: Command): void {
     .option('--keep-on-failure', 'leave the failed cluster\'s directory in place and print how to start it')
     .option('--json', 'print the report as JSON on stdout');
   addRepoOptions(command);
+  addLockOptions(command);
   command.action(
     action(async (ctx, flags: DrillFlags) => {
       const members = Number(flags.members);
       if (!Number.isInteger(members) || members < 1 || members > 7) {
         throw new UsageError(`--members must be a whole number from 1 to 7, got "${flags.members}"`, 'for example --members 3');
       }
+      const onLocked = parseOnLocked(flags.onLocked ?? 'fail');
+      const waitTimeoutMs = flags.lockTimeout === undefined ? undefined : parseDuration(flags.lockTimeout, '--lock-timeout');
       const assertions = flags.assert ? await readAssertions(flags.assert) : [];
       const repo = repositoryFromFlags(flags);
-      const { report, error } = await runDrill({ repo, snapshot: flags.snapshot, cluster: flags.cluster, members, assertions, keepOnFailure: flags.keepOnFailure, signal: ctx.signal, log });
+      const withLock = drillLock(repo, { onLocked, waitTimeoutMs, signal: ctx.signal });
+      let outcome;
+      try {
+        outcome = await runDrill({ repo, snapshot: flags.snapshot, cluster: flags.cluster, members, assertions, keepOnFailure: flags.keepOnFailure, signal: ctx.signal, log, withLock });
+      } catch (err) {
+        if (!(err instanceof LockSkipped)) throw err;
+        log(`skipped: another run holds the lock on ${repo.url} (--on-locked skip)`);
+        return;
+      }
+      const { report, error } = outcome;
       if (flags.junit) await writeFile(flags.junit, toJUnit(report));
       if (ctx.json) printJson(report.schema, { ...report });
       else printReport(report);
@@ -55,6 +72,38 @@ export function registerDrillCommand(program: Command): void {
       }
     }),
   );
+}
+
+/** Thrown out of the drill when --on-locked skip met a held lock: the drill did not run. */
+class LockSkipped extends Error {}
+
+/**
+ * The drill's use of the repository lock, the one save and prune take: held while the snapshot
+ * is picked and downloaded (as --on-locked says), and again to store the report (waiting for
+ * it whatever --on-locked says, since the drill has run by then and its result must not be lost
+ * to a save that happens to hold the lock for a minute).
+ */
+function drillLock(
+  repo: Repository,
+  options: { onLocked: 'fail' | 'wait' | 'skip'; waitTimeoutMs?: number; signal: AbortSignal },
+): NonNullable<DrillOptions['withLock']> {
+  return async (phase, work) => {
+    if (phase === 'download') await repo.checkInitialized();
+    const lock = await acquireLock(repo, {
+      command: `lifeboat drill (${phase === 'download' ? 'downloading the snapshot' : 'storing its report'})`,
+      onLocked: phase === 'download' ? options.onLocked : 'wait',
+      waitTimeoutMs: options.waitTimeoutMs,
+      signal: options.signal,
+      warn: (line) => log(`warning: ${line}`),
+    });
+    if (!lock) throw new LockSkipped();
+    try {
+      setMaxListeners(0, lock.lost);
+      return await work(lock.lost);
+    } finally {
+      await lock.release().catch((err: Error) => log(`warning: could not release the lock on ${repo.url}: ${err.message}`));
+    }
+  };
 }
 
 /** The report as a table for people. */

@@ -13,12 +13,13 @@ import { planLocalCluster, startLocalCluster, type LocalCluster } from '../clien
 import { IntegrityError, LifeboatError, NotFoundError, StorageUnavailableError, UsageError } from '../errors.js';
 import type { Manifest } from '../repo/manifest.js';
 import type { Repository } from '../repo/repository.js';
+import { manifestKey } from '../repo/snapshot-id.js';
 import { resolveSnapshot, type CatalogEntry } from './catalog.js';
 import { KeySampler, runChecks, type DrillAssertion } from './drill-checks.js';
 import { DRILL_SCHEMA, storeDrillReport, type DrillCheck, type DrillPhases, type DrillReport } from './drill-report.js';
 import { planRestore } from './restore-plan.js';
 import { restoreSnapshot } from './restore.js';
-import { dumpSnapshotRef } from './verify.js';
+import { trackScratch } from './restore-scratch.js';
 
 export interface DrillOptions {
   readonly repo: Repository;
@@ -37,6 +38,14 @@ export interface DrillOptions {
   readonly binPath?: string;
   /** Where the throwaway cluster lives (default: the system temp dir). */
   readonly workDir?: string;
+  /**
+   * Runs work under the repository lock (the CLI's --on-locked): the drill picks and downloads
+   * the snapshot under it, so a prune cannot delete the snapshot mid-download, and stores its
+   * report under it. `phase` says which; `signal` aborts if the lock is lost. What it throws
+   * (a LockedError, the CLI's "skipped") ends the drill before the download, or loses only the
+   * stored report. Without it the drill takes no lock.
+   */
+  readonly withLock?: <T>(phase: 'download' | 'report', work: (signal: AbortSignal | undefined) => Promise<T>) => Promise<T>;
 }
 
 /** A finished drill: its report, and the error that stopped it early (verification, storage), if any. */
@@ -51,24 +60,17 @@ export interface DrillOutcome {
  */
 export async function runDrill(options: DrillOptions): Promise<DrillOutcome> {
   const log = options.log ?? (() => {});
+  const withLock = options.withLock ?? (<T>(_phase: 'download' | 'report', work: (signal: AbortSignal | undefined) => Promise<T>) => work(undefined));
   const started = Date.now();
   const startedAt = new Date(started).toISOString();
-  const ref = await resolveSnapshot(options.repo, options.snapshot, options.cluster, { oneCluster: true });
-  if (ref.kind !== 'repo') {
-    throw new UsageError(
-      `--snapshot ${options.snapshot} is a file; a drill needs a snapshot ID or "latest" in the repository`,
-      'drill what the repository holds (its manifest is what the drill checks against); to check a file, use lifeboat snapshot verify FILE',
-    );
-  }
-  const entry = ref.entry;
-  const manifest = entry.manifest;
-  const work = await mkdtemp(join(options.workDir ?? tmpdir(), 'lifeboat-drill-'));
   const phases: DrillPhases = {};
   let checks: DrillCheck[] = [];
   let cluster: LocalCluster | undefined;
   let clusterId: string | undefined;
   let error: LifeboatError | undefined;
   let keptAt: string | undefined;
+  let work: string | undefined;
+  let untrack = () => {};
   const timed = async <T>(phase: keyof DrillPhases, fn: () => Promise<T>): Promise<T> => {
     const t0 = Date.now();
     try {
@@ -78,24 +80,64 @@ export async function runDrill(options: DrillOptions): Promise<DrillOutcome> {
     }
   };
 
-  try {
-    log(`drill ${entry.id}: downloading ${manifest.archiveBytes} bytes from ${options.repo.url}`);
-    const archivePath = join(work, `${entry.id}.tar.zst`);
-    await timed('downloadMs', () => download(options.repo, entry, archivePath, options.signal));
+  // Picking the snapshot and downloading it happen under the repository lock, so a prune (which
+  // takes the same lock) cannot delete it in between; the rest works on the local copy.
+  const picked = await withLock('download', async (lockSignal) => {
+    const ref = await resolveSnapshot(options.repo, options.snapshot, options.cluster, { oneCluster: true });
+    if (ref.kind !== 'repo') {
+      throw new UsageError(
+        `--snapshot ${options.snapshot} is a file; a drill needs a snapshot ID or "latest" in the repository`,
+        'drill what the repository holds (its manifest is what the drill checks against); to check a file, use lifeboat snapshot verify FILE',
+      );
+    }
+    work = await mkdtemp(join(options.workDir ?? tmpdir(), 'lifeboat-drill-'));
+    untrack = trackScratch(work);
+    const archivePath = join(work, `${ref.entry.id}.tar.zst`);
+    try {
+      log(`drill ${ref.entry.id}: downloading ${ref.entry.manifest.archiveBytes} bytes from ${options.repo.url}`);
+      const signal = lockSignal && options.signal ? AbortSignal.any([options.signal, lockSignal]) : (lockSignal ?? options.signal);
+      await timed('downloadMs', () => download(options.repo, ref.entry, archivePath, signal));
+      return { entry: ref.entry, archivePath, downloadError: undefined };
+    } catch (err) {
+      if (options.signal?.aborted || !(err instanceof LifeboatError)) throw err;
+      return { entry: ref.entry, archivePath, downloadError: err };
+    }
+  }).catch(async (err: unknown) => {
+    await teardown(undefined, work, false);
+    untrack();
+    throw err;
+  });
+  const { entry, archivePath } = picked;
+  const manifest = entry.manifest;
 
-    log('verifying every chunk, the trailer and the hashes');
+  try {
+    if (picked.downloadError) throw picked.downloadError;
+    log(`verifying every chunk, the trailer and the hashes while restoring into ${options.members} throwaway member(s)`);
     const sampler = new KeySampler(manifest.keyCount);
     const fileRef = { kind: 'file' as const, path: archivePath };
-    const verified = await timed('verifyMs', () => dumpSnapshotRef(undefined, fileRef, (batch) => sampler.add(batch), { signal: options.signal }));
-    // The archive is intact and consistent with itself. Whether it holds what the repository's
-    // manifest promises (keys, revision, hash) is for the checks to find, on the running cluster.
-
-    log(`restoring into ${options.members} throwaway member(s)`);
     const token = `drill-${randomBytes(6).toString('hex')}`;
-    const localPlan = await planLocalCluster({ members: options.members, dataRoot: join(work, 'cluster'), token });
+    const localPlan = await planLocalCluster({ members: options.members, dataRoot: join(work!, 'cluster'), token });
     const restorePlan = planRestore({ initialCluster: localPlan.initialCluster, token, targets: localPlan.members.map((m) => ({ name: m.name, dataDir: m.dataDir })) });
     clusterId = restorePlan.clusterId;
-    await timed('restoreMs', () => restoreSnapshot({ repo: undefined, ref: fileRef, plan: restorePlan, source: verified.header, signal: options.signal }));
+    // One pass: the archive is verified whole (every chunk, the trailer, the hashes) while the
+    // members' directories are written; they go live only once it verified. verifyMs is that
+    // pass, restoreMs what remains of the restore after it (the last writes, fsyncs, renames).
+    const t0 = Date.now();
+    let verifiedAt: number | undefined;
+    await restoreSnapshot({
+      repo: undefined,
+      ref: fileRef,
+      plan: restorePlan,
+      signal: options.signal,
+      onRecords: (batch) => sampler.add(batch),
+      onVerified: () => (verifiedAt = Date.now()),
+    }).finally(() => {
+      const end = Date.now();
+      phases.verifyMs = (verifiedAt ?? end) - t0;
+      phases.restoreMs = end - (verifiedAt ?? end);
+    });
+    // The archive is intact and consistent with itself. Whether it holds what the repository's
+    // manifest promises (keys, revision, hash) is for the checks to find, on the running cluster.
 
     log('starting the members and waiting for a leader');
     try {
@@ -116,6 +158,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillOutcome> {
   } catch (err) {
     if (options.signal?.aborted || !(err instanceof LifeboatError)) {
       await teardown(cluster, work, false);
+      untrack();
       throw err;
     }
     error = err;
@@ -124,8 +167,9 @@ export async function runDrill(options: DrillOptions): Promise<DrillOutcome> {
 
   const failed = error !== undefined || checks.some((c) => !c.passed);
   const keep = failed && options.keepOnFailure === true && cluster !== undefined;
-  if (keep) keptAt = join(work, 'cluster');
+  if (keep) keptAt = join(work!, 'cluster');
   await teardown(cluster, work, keep);
+  untrack();
   phases.totalMs = Date.now() - started;
   const report: DrillReport = {
     schema: DRILL_SCHEMA,
@@ -144,8 +188,22 @@ export async function runDrill(options: DrillOptions): Promise<DrillOutcome> {
     ...(error ? { error: error.message } : {}),
     ...(keptAt ? { keptAt } : {}),
   };
-  await storeDrillReport(options.repo, report).catch((err: Error) => log(`warning: could not store the drill report in ${options.repo.url}: ${err.message}`));
+  await storeReportUnderLock(options, report, withLock).catch((err: Error) => log(`warning: could not store the drill report in ${options.repo.url}: ${err.message}`));
   return { report, ...(error ? { error } : {}) };
+}
+
+/**
+ * Stores the report under the lock, and only while the drilled snapshot is still listed: a
+ * prune that removed it during the drill also removed its reports, and a report stored after
+ * that would belong to no snapshot.
+ */
+async function storeReportUnderLock(options: DrillOptions, report: DrillReport, withLock: NonNullable<DrillOptions['withLock']>): Promise<void> {
+  await withLock('report', async () => {
+    if (!(await options.repo.stat(manifestKey(report.snapshotId)))) {
+      throw new NotFoundError(`snapshot ${report.snapshotId} was pruned while the drill ran`, 'the drill result is printed but not stored; drill a snapshot the retention policy keeps');
+    }
+    await storeDrillReport(options.repo, report);
+  });
 }
 
 /** Streams the archive to a local file, checking its size and SHA-256 against the manifest. */
@@ -189,7 +247,7 @@ async function download(repo: Repository, entry: CatalogEntry, path: string, sig
   }
 }
 
-async function teardown(cluster: LocalCluster | undefined, work: string, keep: boolean): Promise<void> {
+async function teardown(cluster: LocalCluster | undefined, work: string | undefined, keep: boolean): Promise<void> {
   if (cluster) await cluster.stop(5_000);
-  if (!keep) await rm(work, { recursive: true, force: true });
+  if (!keep && work !== undefined) await rm(work, { recursive: true, force: true });
 }

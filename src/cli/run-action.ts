@@ -49,8 +49,10 @@ export function action<A extends unknown[]>(fn: (ctx: ActionContext, ...args: A)
     setMaxListeners(0, controller.signal);
     const onSignal = (name: NodeJS.Signals) => {
       if (controller.signal.aborted) {
-        // A second Ctrl-C means "now": give up on a clean stop, still with the two lines.
-        process.exit(reportFailure(new InterruptedError(`interrupted again by ${name}: stopped at once, without cleaning up`), json));
+        // A second Ctrl-C means "now": give up on the clean stop, still with the two lines. The
+        // exit itself kills local members and removes the jobs' temporary directories
+        // synchronously (local-cluster.ts, dr/restore-scratch.ts), so nothing is left behind.
+        process.exit(reportFailure(new InterruptedError(`interrupted again by ${name}: stopped at once, without waiting for the clean stop`), json));
       }
       // Not a `lifeboat:` line: the run has not failed yet, and the failure line comes at the end.
       process.stderr.write(`${name} received: stopping cleanly (press Ctrl-C again to force)\n`);

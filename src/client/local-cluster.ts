@@ -149,11 +149,12 @@ export async function startLocalCluster(plan: LocalClusterPlan, options: StartOp
   const unexpectedExit = new Promise<{ name: string; code: number | null; signal: NodeJS.Signals | null }>((res) => (reportExit = res));
   const readyWaiters: Promise<void>[] = [];
 
-  // Last resort: if this process exits without stop(), take the members with it.
+  // Last resort: if this process exits without stop(), take the members with it. First among
+  // the exit listeners, so the members are gone before anything removes their directories.
   const onExit = () => {
     for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
   };
-  process.on('exit', onExit);
+  process.prependListener('exit', onExit);
 
   const stop = async (graceMs = 10_000): Promise<void> => {
     stopping = true;

@@ -13,6 +13,7 @@ import { runDrill } from './drill.js';
 import { saveSnapshot } from './save.js';
 import { verifySnapshotRef } from './verify.js';
 import { listSnapshots } from './catalog.js';
+import { trackScratch } from './restore-scratch.js';
 
 export interface DemoOptions {
   /** Where backups go (default ./lifeboat-backups). */
@@ -34,6 +35,9 @@ const NAMESPACES = ['default', 'kube-system', 'monitoring', 'payments'];
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const log = options.log;
   const dataRoot = await mkdtemp(join(tmpdir(), 'lifeboat-demo-'));
+  // Everything temporary (the members' directories, the save's spool) lives under dataRoot, so
+  // one removal cleans up, and a second Ctrl-C that skips the clean stop still removes it.
+  const untrack = trackScratch(dataRoot);
   let cluster: LocalCluster | undefined;
   try {
     log('1/5 starting a local 3-member cluster');
@@ -50,7 +54,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       const backupDir = resolve(options.backupDir ?? 'lifeboat-backups');
       const repo = new LocalRepository(backupDir);
       log(`3/5 saving a snapshot to ${backupDir}`);
-      const { manifest } = await saveSnapshot({ client, repo, signal: options.signal });
+      const { manifest } = await saveSnapshot({ client, repo, signal: options.signal, spoolDir: dataRoot });
       log(`    saved ${manifest.id}: ${manifest.keyCount} keys at revision ${manifest.revision}, ${manifest.snapshotBytes} bytes -> ${manifest.archiveBytes} compressed`);
 
       log('4/5 verifying it: every chunk, the trailer, the KV hash, the archive hash');
@@ -59,7 +63,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       log('    ok');
 
       log('5/5 drilling it: restoring into a throwaway 3-member cluster and checking it');
-      const drill = await runDrill({ repo, snapshot: manifest.id, members: 3, signal: options.signal, log: (l) => log(`    ${l}`) });
+      const drill = await runDrill({ repo, snapshot: manifest.id, members: 3, signal: options.signal, log: (l) => log(`    ${l}`), workDir: dataRoot });
       return { manifest, drill };
     } finally {
       client.close();
@@ -70,6 +74,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       await cluster.stop(5_000);
     }
     await rm(dataRoot, { recursive: true, force: true });
+    untrack();
   }
 }
 

@@ -83,7 +83,7 @@ class LockSkipped extends Error {}
  * it whatever --on-locked says, since the drill has run by then and its result must not be lost
  * to a save that happens to hold the lock for a minute).
  */
-function drillLock(
+export function drillLock(
   repo: Repository,
   options: { onLocked: 'fail' | 'wait' | 'skip'; waitTimeoutMs?: number; signal: AbortSignal },
 ): NonNullable<DrillOptions['withLock']> {

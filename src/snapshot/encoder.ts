@@ -8,6 +8,12 @@ import { SnapshotWriter, type ChunkOptions } from './writer.js';
 export interface EncodeOptions extends ChunkOptions {
   /** Bytes the Readable buffers before it stops pulling records (default 4 MiB). */
   readonly highWaterMark?: number;
+  /**
+   * Yield to the event loop (setImmediate) after encoding this many bytes from a synchronous
+   * source, so a large in-memory source never holds the loop longer than one slice, however
+   * fast the consumer drains. Default: never (the consumer's own waits are the only yields).
+   */
+  readonly yieldEveryBytes?: number;
 }
 
 type RecordSource = AsyncIterable<KeyValueRecord> | Iterable<KeyValueRecord>;
@@ -18,8 +24,10 @@ type RecordSource = AsyncIterable<KeyValueRecord> | Iterable<KeyValueRecord>;
  * closes the record iterator.
  */
 export function encodeSnapshot(header: SnapshotHeaderInput, records: RecordSource, options: EncodeOptions = {}): Readable {
-  return new SnapshotEncodeStream(new SnapshotWriter(header, options), records, options.highWaterMark ?? 4 * 1024 * 1024);
+  return new SnapshotEncodeStream(new SnapshotWriter(header, options), records, options.highWaterMark ?? 4 * 1024 * 1024, options.yieldEveryBytes);
 }
+
+const nextTurn = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
 
 class SnapshotEncodeStream extends Readable {
   private readonly writer: SnapshotWriter;
@@ -30,11 +38,14 @@ class SnapshotEncodeStream extends Readable {
   private wanted = false;
   private started = false;
   private ended = false;
+  private readonly sliceBytes: number;
+  private sliceUsed = 0;
 
-  constructor(writer: SnapshotWriter, source: RecordSource, highWaterMark: number) {
+  constructor(writer: SnapshotWriter, source: RecordSource, highWaterMark: number, yieldEveryBytes: number | undefined) {
     super({ highWaterMark });
     this.writer = writer;
     this.source = source;
+    this.sliceBytes = yieldEveryBytes !== undefined && yieldEveryBytes > 0 ? yieldEveryBytes : Number.POSITIVE_INFINITY;
   }
 
   override _read(): void {
@@ -82,8 +93,17 @@ class SnapshotEncodeStream extends Readable {
           this.push(null);
           return;
         }
-        const chunk = this.writer.add(step.value);
+        const record = step.value;
+        const chunk = this.writer.add(record);
         if (chunk !== undefined) this.send(chunk);
+        if (this.sync) {
+          this.sliceUsed += record.key.length + record.value.length;
+          if (this.sliceUsed >= this.sliceBytes) {
+            this.sliceUsed = 0;
+            await nextTurn();
+            if (this.destroyed) return;
+          }
+        }
       }
     } catch (error) {
       this.destroy(error as Error);

@@ -2,7 +2,6 @@
 // Ctrl-C or SIGTERM stops every member cleanly and leaves no process behind.
 import type { Command } from 'commander';
 import { ExitCode, UsageError } from '../errors.js';
-import { planLocalCluster, startLocalCluster } from '../client/local-cluster.js';
 import { log, printJson } from './output.js';
 import { action } from './run-action.js';
 
@@ -32,6 +31,7 @@ export function registerClusterCommand(parent: Command): void {
       if (!Number.isInteger(members)) throw new UsageError(`--members: "${flags.members}" is not a number`, 'use --members 3');
       const basePort = flags.basePort === undefined ? undefined : Number(flags.basePort);
       if (basePort !== undefined && !Number.isInteger(basePort)) throw new UsageError(`--base-port: "${flags.basePort}" is not a port`, 'use --base-port 2379');
+      const { planLocalCluster, startLocalCluster } = await import('../client/local-cluster.js');
       const plan = await planLocalCluster({ members, dataRoot: flags.dataRoot, basePort });
       log(`starting ${members} member(s) under ${plan.dataRoot} ...`);
       const cluster = await startLocalCluster(plan, {

@@ -1,7 +1,6 @@
 // `lifeboat demo`: the README's first command. No flags needed.
 import type { Command } from 'commander';
 import { DrillFailedError, UsageError } from '../errors.js';
-import { runDemo } from '../dr/demo.js';
 import { printReport } from './drill-command.js';
 import { log } from './output.js';
 import { action } from './run-action.js';
@@ -22,6 +21,7 @@ export function registerDemoCommand(program: Command): void {
       action(async (ctx, flags: DemoFlags) => {
         const keys = Number(flags.keys);
         if (!/^\d+$/.test(flags.keys) || keys < 1) throw new UsageError(`--keys must be a whole number of at least 1, got "${flags.keys}"`, 'for example --keys 3000');
+        const { runDemo } = await import('../dr/demo.js');
         const { drill } = await runDemo({ backupDir: flags.backupDir, keys, signal: ctx.signal, log });
         printReport(drill.report);
         if (drill.error) throw drill.error;

@@ -4,9 +4,8 @@ import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { parseDuration } from '../duration.js';
 import { DrillFailedError, UsageError } from '../errors.js';
-import { readAssertions } from '../dr/drill-checks.js';
 import { show, toJUnit, type DrillReport } from '../dr/drill-report.js';
-import { runDrill, type DrillOptions } from '../dr/drill.js';
+import type { DrillOptions } from '../dr/drill.js';
 import { acquireLock, parseOnLocked } from '../repo/lock.js';
 import type { Repository } from '../repo/repository.js';
 import { addLockOptions, type LockFlags } from './lock-options.js';
@@ -46,6 +45,8 @@ export function registerDrillCommand(program: Command): void {
       }
       const onLocked = parseOnLocked(flags.onLocked ?? 'fail');
       const waitTimeoutMs = flags.lockTimeout === undefined ? undefined : parseDuration(flags.lockTimeout, '--lock-timeout');
+      // Loaded here, not at the top: every `lifeboat` start (a member's `serve` too) would pay for them.
+      const [{ readAssertions }, { runDrill }] = await Promise.all([import('../dr/drill-checks.js'), import('../dr/drill.js')]);
       const assertions = flags.assert ? await readAssertions(flags.assert) : [];
       const repo = repositoryFromFlags(flags);
       const withLock = drillLock(repo, { onLocked, waitTimeoutMs, signal: ctx.signal });

@@ -2,10 +2,8 @@
 // then tells the operator the exact `lifeboat serve` line that starts it.
 import { Option, type Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { resolveSnapshot } from '../dr/catalog.js';
-import { planRestore, type RestorePlan } from '../dr/restore-plan.js';
-import { restoreSnapshot, type RestoreResult } from '../dr/restore.js';
-import { verifySnapshotRef } from '../dr/verify.js';
+import type { RestorePlan } from '../dr/restore-plan.js';
+import type { RestoreResult } from '../dr/restore.js';
 import { log, printJson, renderTable } from './output.js';
 import { createProgress } from './progress.js';
 import { addRepoOptions, optionalRepositoryFromFlags, type RepoFlags } from './repo-options.js';
@@ -43,6 +41,13 @@ export function registerSnapshotRestoreCommand(parent: Command): void {
   addRepoOptions(command);
   command.action(
     action(async (ctx, snapshot: string, flags: RestoreFlags) => {
+      // Loaded here, not at the top: every `lifeboat` start (a member's `serve` too) would pay for them.
+      const [{ resolveSnapshot }, { planRestore }, { restoreSnapshot }, { verifySnapshotRef }] = await Promise.all([
+        import('../dr/catalog.js'),
+        import('../dr/restore-plan.js'),
+        import('../dr/restore.js'),
+        import('../dr/verify.js'),
+      ]);
       const name = required(flags.name, '--name');
       const dataDir = required(flags.dataDir, '--data-dir');
       const plan = planRestore({

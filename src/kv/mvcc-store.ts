@@ -25,6 +25,7 @@ import type {
   TxnResponse,
 } from './requests.js';
 import { collectRange, compareMatches } from './range-helpers.js';
+import { ValueArena } from './value-arena.js';
 import { compactChain, liveAt, recordOf, Version, versionBytes } from './version-chain.js';
 
 /** Status figures for `endpoint status` and snapshot headers. */
@@ -63,6 +64,9 @@ export interface FromRecordsOptions extends MvccStoreOptions {
 const FIRST_COMPACT_STEP = 16_384;
 /** Keys each later write visits while a compaction is pending. */
 const COMPACT_STEP_PER_WRITE = 256;
+/** Keys a value relocation visits when it starts, and with each later write, as compaction does. */
+const FIRST_RELOCATE_STEP = 16_384;
+const RELOCATE_STEP_PER_WRITE = 256;
 
 /** Responses built during a txn get the final revision once it is known. */
 type Mutable<T> = { -readonly [P in keyof T]: T[P] };
@@ -89,6 +93,13 @@ export class MvccStore implements ReadViewSource, RestoreTarget {
   /** Open read views per revision. */
   private readonly pins = new Map<number, number>();
   private readonly maxTxnOps: number;
+  /** Every value's bytes, in shared slabs. */
+  private readonly arena = new ValueArena();
+  /** A walk moving values out of mostly-garbage slabs: where it is in the index. */
+  private relocation: { cursor: string; exclusive: boolean } | null = null;
+  private readonly releaseVersion = (v: Version): void => {
+    if (v.slab !== null) this.arena.release(v.slab, v.len);
+  };
 
   constructor(options: MvccStoreOptions = {}) {
     this.maxTxnOps = options.maxTxnOps ?? DEFAULT_MAX_TXN_OPS;
@@ -335,7 +346,7 @@ export class MvccStore implements ReadViewSource, RestoreTarget {
   private checkPut(r: PutRequest): void {
     if (!r.ignoreValue && !r.ignoreLease) return;
     const head = this.index.get(indexKey(r.key));
-    if (!head || head.value === null) throw new KeyNotFoundError();
+    if (!head || head.slab === null) throw new KeyNotFoundError();
   }
 
   /** Writes a put at writeRev; returns the previous live record when prevKv asked for it. */
@@ -344,15 +355,17 @@ export class MvccStore implements ReadViewSource, RestoreTarget {
     let prevLive: Version | null = null;
     let added = 0;
     this.index.upsert(k, (head) => {
-      prevLive = head && head.value !== null ? head : null;
-      // Copy the value: the request's buffer may be a slice of a much larger raft entry or WAL read.
-      const value = r.ignoreValue && prevLive ? prevLive.value! : Buffer.from(r.value);
+      prevLive = head && head.slab !== null ? head : null;
+      // Copied into the arena: the request's buffer may be a slice of a much larger raft entry or
+      // WAL read. An ignore_value put copies the old bytes too, so every version owns its bytes.
+      const value = r.ignoreValue && prevLive ? prevLive.value! : r.value;
+      const at = this.arena.store(value);
       let v: Version;
       if (prevLive) {
-        v = new Version(value, prevLive.create, writeRev, prevLive.version + 1, prevLive);
+        v = new Version(at.slab, at.off, value.length, prevLive.create, writeRev, prevLive.version + 1, prevLive);
         this.withHistory.add(k);
       } else {
-        v = new Version(value, writeRev, writeRev, 1, head ?? null);
+        v = new Version(at.slab, at.off, value.length, writeRev, writeRev, 1, head ?? null);
         if (head) this.withHistory.add(k);
         this.live++;
       }
@@ -374,7 +387,7 @@ export class MvccStore implements ReadViewSource, RestoreTarget {
     });
     const prevKvs = r.prevKv ? ([] as KeyValueRecord[]) : undefined;
     for (const [k, v] of victims) {
-      const tomb = new Version(null, 0, writeRev, 0, v);
+      const tomb = new Version(null, 0, 0, 0, writeRev, 0, v);
       this.index.set(k, tomb);
       this.withHistory.add(k);
       this.bytes += versionBytes(k.length, tomb);
@@ -479,6 +492,8 @@ export class MvccStore implements ReadViewSource, RestoreTarget {
       if (next.done) {
         this.physicalRev = job.target;
         this.job = null;
+        // Compaction is what turns values into garbage: the place to see whether slabs need emptying.
+        this.maybeRelocate();
         return true;
       }
       const k = next.value;
@@ -487,7 +502,7 @@ export class MvccStore implements ReadViewSource, RestoreTarget {
         this.withHistory.delete(k);
         continue;
       }
-      const result = compactChain(head, job.target, k.length);
+      const result = compactChain(head, job.target, k.length, this.releaseVersion);
       this.bytes -= result.freedBytes;
       if (result.head === null) {
         this.index.delete(k);
@@ -504,13 +519,65 @@ export class MvccStore implements ReadViewSource, RestoreTarget {
     return this.job !== null;
   }
 
-  /** Every write carries a little of a pending compaction along. */
+  /** Every write carries a little of a pending compaction or value relocation along. */
   private afterWrite(): void {
     if (this.job) this.compactStep(COMPACT_STEP_PER_WRITE);
+    if (this.relocation) this.relocateStep(RELOCATE_STEP_PER_WRITE);
+    else this.maybeRelocate();
   }
 
-  /** @internal RestoreTarget: installs one restored key. */
-  installRestored(k: string, v: Version): void {
+  /** Starts moving values out of mostly-garbage slabs once garbage dominates the arena. */
+  private maybeRelocate(): void {
+    if (this.relocation !== null || this.arena.planEvacuation() === 0) return;
+    this.relocation = { cursor: '', exclusive: false };
+    this.relocateStep(FIRST_RELOCATE_STEP);
+  }
+
+  /**
+   * Runs up to maxKeys keys of a pending value relocation; true when none is left. Only version
+   * fields change (never the index), and the bytes a reader already holds stay where they are.
+   */
+  relocateStep(maxKeys = FIRST_RELOCATE_STEP): boolean {
+    const job = this.relocation;
+    if (!job) return true;
+    let visited = 0;
+    let last = job.cursor;
+    this.index.scan(
+      job.cursor,
+      null,
+      (k, head) => {
+        for (let v: Version | null = head; v !== null; v = v.prev) {
+          const slab = v.slab;
+          if (slab !== null && slab.evacuating) {
+            const at = this.arena.relocate(slab, v.off, v.len);
+            v.slab = at.slab;
+            v.off = at.off;
+          }
+        }
+        last = k;
+        return ++visited < maxKeys;
+      },
+      job.exclusive,
+    );
+    if (visited < maxKeys) {
+      this.arena.endEvacuation();
+      this.relocation = null;
+      return true;
+    }
+    job.cursor = last;
+    job.exclusive = true;
+    return false;
+  }
+
+  /** Value memory: bytes in slabs, bytes still used, slabs, and whether a relocation is running. */
+  valueMemory(): { allocated: number; live: number; slabs: number; relocating: boolean } {
+    return { allocated: this.arena.allocated, live: this.arena.live, slabs: this.arena.slabCount, relocating: this.relocation !== null };
+  }
+
+  /** @internal RestoreTarget: installs one restored key (its value is copied into the arena). */
+  installRestored(k: string, value: Uint8Array, create: number, mod: number, version: number): void {
+    const at = this.arena.store(value);
+    const v = new Version(at.slab, at.off, value.length, create, mod, version, null);
     this.index.set(k, v);
     this.live++;
     this.bytes += versionBytes(k.length, v);

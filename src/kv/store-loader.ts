@@ -1,39 +1,14 @@
 // Restoring a store from snapshot records: the checks that keep a corrupt or foreign stream
-// from becoming a silently wrong store, and value copies that do not pin the decoder's chunks.
+// from becoming a silently wrong store. The store copies each value into its arena, so no
+// value pins a decoder chunk.
 
 import { IntegrityError } from '../errors.js';
 import { indexKey } from './key-range.js';
 import type { KeyValueRecord } from './record.js';
-import { Version } from './version-chain.js';
-
-const SLAB_BYTES = 256 * 1024;
-
-/**
- * Copies restored values into shared slabs: one allocation per slab instead of one per value
- * spares the allocator and the GC during a restore. The cost: a slab lives
- * while any value in it does, so memory held by restored values can at worst stay at its
- * restore-time size however many of them are overwritten later; it never grows past that.
- */
-class SlabCopier {
-  private slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
-  private used = 0;
-
-  copy(value: Buffer): Buffer {
-    if (value.length > SLAB_BYTES >>> 4) return Buffer.from(value);
-    if (this.used + value.length > SLAB_BYTES) {
-      this.slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
-      this.used = 0;
-    }
-    value.copy(this.slab, this.used);
-    const out = this.slab.subarray(this.used, this.used + value.length);
-    this.used += value.length;
-    return out;
-  }
-}
 
 /** What a loader fills: implemented by MvccStore. */
 export interface RestoreTarget {
-  installRestored(k: string, v: Version): void;
+  installRestored(k: string, value: Uint8Array, create: number, mod: number, version: number): void;
   setRestoredRevisions(revision: number, compactRevision: number): void;
 }
 
@@ -41,7 +16,6 @@ export interface RestoreTarget {
 export class RecordLoader {
   private last: string | null = null;
   private readonly revision: number;
-  private readonly slabs = new SlabCopier();
 
   constructor(
     private readonly store: RestoreTarget,
@@ -81,7 +55,7 @@ export class RecordLoader {
       );
     }
     this.last = k;
-    this.store.installRestored(k, new Version(this.slabs.copy(r.value), r.createRevision, r.modRevision, r.version, null));
+    this.store.installRestored(k, r.value, r.createRevision, r.modRevision, r.version);
   }
 
   private corrupt(k: string, problem: string): IntegrityError {

@@ -23,6 +23,11 @@ export class Progress {
   recentActive = false;
   /** In Probe state: an App was sent and no answer seen yet, so hold further Apps. */
   msgAppFlowPaused = false;
+  /**
+   * The highest commit index this member was last told (by an App it can accept, a heartbeat or a
+   * Commit); only spares redundant Commit messages, so being wrong costs a little delay, never safety.
+   */
+  sentCommit = 0;
   readonly inflights: Inflights;
   isLearner: boolean;
 

@@ -23,6 +23,10 @@ export function stepCandidate(r: Raft, m: Message): void {
       r.becomeFollower(m.term, m.from);
       handleHeartbeat(r, m);
       return;
+    case MessageType.Commit:
+      r.becomeFollower(m.term, m.from);
+      handleCommit(r, m);
+      return;
     case MessageType.Snap:
       r.becomeFollower(m.term, m.from);
       handleSnapshot(r, m);
@@ -77,6 +81,11 @@ export function stepFollower(r: Raft, m: Message): void {
       r.electionElapsed = 0;
       r.lead = m.from;
       handleHeartbeat(r, m);
+      return;
+    case MessageType.Commit:
+      r.electionElapsed = 0;
+      r.lead = m.from;
+      handleCommit(r, m);
       return;
     case MessageType.Snap:
       r.electionElapsed = 0;
@@ -133,6 +142,11 @@ function handleAppendEntries(r: Raft, m: Message): void {
   r.send(
     r.out({ type: MessageType.AppResp, to: m.from, index: m.index, reject: true, rejectHint: hint.index, logTerm: hint.term }),
   );
+}
+
+/** An empty App without an answer: log matching at m.index vouches for the entries we commit. */
+function handleCommit(r: Raft, m: Message): void {
+  if (m.index > r.raftLog.committed && r.raftLog.matchTerm(m.index, m.logTerm)) r.raftLog.commitTo(Math.min(m.commit, m.index));
 }
 
 function handleHeartbeat(r: Raft, m: Message): void {

@@ -25,8 +25,11 @@ export function maybeSendAppend(r: Raft, to: NodeId, sendIfEmpty: boolean): bool
     throw e;
   }
   if (ents.length === 0 && !sendIfEmpty) return false;
-  r.send(r.out({ type: MessageType.App, to, index: prevIndex, logTerm: prevTerm, entries: ents, commit: r.raftLog.committed }));
+  const committed = r.raftLog.committed;
+  r.send(r.out({ type: MessageType.App, to, index: prevIndex, logTerm: prevTerm, entries: ents, commit: committed }));
   pr.sentEntries(ents.length, ents.length > 0 ? ents[ents.length - 1]!.index : 0);
+  // A follower that accepts this App commits up to its last entry at most.
+  pr.sentCommit = Math.max(pr.sentCommit, Math.min(committed, prevIndex + ents.length));
   return true;
 }
 
@@ -55,6 +58,31 @@ function sendHeartbeat(r: Raft, to: NodeId, context: string): void {
   const pr = r.trk.progress.get(to)!;
   const commit = Math.min(pr.match, r.raftLog.committed);
   r.send(r.out({ type: MessageType.Heartbeat, to, commit, context }));
+  pr.sentCommit = Math.max(pr.sentCommit, commit);
+}
+
+/**
+ * Tells every follower that has not yet heard it the new commit index, in one unanswered Commit
+ * message each, where etcd sends an empty App that every follower acknowledges. Like that App it
+ * names the last entry sent (pr.next - 1) and its term, so a follower commits only what its log
+ * shares with ours, including entries it has not acknowledged yet.
+ */
+function bcastCommit(r: Raft): void {
+  const committed = r.raftLog.committed;
+  for (const [id, pr] of r.trk.progress) {
+    if (id === r.id || pr.state === ProgressState.Snapshot) continue;
+    const index = pr.next - 1;
+    if (Math.min(committed, index) <= pr.sentCommit) continue;
+    let logTerm: number;
+    try {
+      logTerm = r.raftLog.term(index);
+    } catch (e) {
+      if (e instanceof CompactedError) continue;
+      throw e;
+    }
+    r.send(r.out({ type: MessageType.Commit, to: id, index, logTerm, commit: committed }));
+    pr.sentCommit = Math.min(committed, index);
+  }
 }
 
 /** Sends Apps to every member that can take them, filling replicating members' windows. */
@@ -166,11 +194,19 @@ function leaderPropose(r: Raft, m: Message): void {
   r.proposalsToSend = true;
 }
 
-/** Sends the Apps that proposals since the last Ready deferred. */
+/**
+ * Sends the Apps that proposals since the last Ready deferred, then the new commit index to the
+ * followers those Apps did not carry it to: a commit and the next proposals share one message.
+ */
 export function flushProposals(r: Raft): void {
-  if (!r.proposalsToSend) return;
-  r.proposalsToSend = false;
-  if (r.role === Role.Leader) bcastAppend(r);
+  if (r.proposalsToSend) {
+    r.proposalsToSend = false;
+    if (r.role === Role.Leader) bcastAppend(r);
+  }
+  if (r.commitToSend) {
+    r.commitToSend = false;
+    if (r.role === Role.Leader) bcastCommit(r);
+  }
 }
 
 function handleAppResp(r: Raft, m: Message, pr: Progress): void {
@@ -216,10 +252,10 @@ function handleAppResp(r: Raft, m: Message, pr: Progress): void {
     pr.inflights.freeLE(m.index);
   }
   if (r.maybeCommit()) {
-    bcastAppend(r);
-  } else if (oldPaused) {
-    sendAppend(r, m.from);
+    // Followers hear of it when the Ready is cut (flushProposals), with any new proposals.
+    r.commitToSend = true;
   }
+  if (oldPaused) sendAppend(r, m.from);
   // Fill the window: send as many Apps as the inflight limit allows.
   while (maybeSendAppend(r, m.from, false)) {
     // keep sending

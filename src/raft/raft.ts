@@ -54,6 +54,8 @@ export class Raft {
   readOnly = new ReadOnly();
   /** Set when proposals were appended but their Apps not yet sent (see flushProposals). */
   proposalsToSend = false;
+  /** Leader: the commit index moved and followers have not all been told (see flushProposals). */
+  commitToSend = false;
   /** ReadIndex requests a new leader holds until it commits an entry of its own term. */
   pendingReadIndexMessages: Message[] = [];
   /** Leader/candidate: ticks since the last election timeout; follower: since leader contact. */
@@ -231,10 +233,12 @@ export class Raft {
       pr.pendingSnapshot = 0;
       pr.msgAppFlowPaused = false;
       pr.recentActive = false;
+      pr.sentCommit = 0;
       pr.inflights.reset();
     }
     this.pendingConfIndex = 0;
     this.uncommittedSize = 0;
+    this.commitToSend = false;
     this.readOnly = new ReadOnly();
     this.pendingReadIndexMessages = [];
   }
@@ -451,7 +455,7 @@ export class Raft {
       } else if (m.type === MessageType.PreVoteResp && !m.reject) {
         // A granted pre-vote carries the term we would campaign at; the term moves only if
         // the pre-election wins and the real election starts.
-      } else if (m.type === MessageType.App || m.type === MessageType.Heartbeat || m.type === MessageType.Snap) {
+      } else if (m.type === MessageType.App || m.type === MessageType.Heartbeat || m.type === MessageType.Snap || m.type === MessageType.Commit) {
         this.becomeFollower(m.term, m.from);
       } else {
         // A vote request only resets our election timer if we grant it (Raft figure 2):
@@ -462,7 +466,7 @@ export class Raft {
         if (m.type === MessageType.Vote) this.electionElapsed = elapsed;
       }
     } else if (m.term < this.term) {
-      if ((this.checkQuorum || this.preVote) && (m.type === MessageType.Heartbeat || m.type === MessageType.App)) {
+      if ((this.checkQuorum || this.preVote) && (m.type === MessageType.Heartbeat || m.type === MessageType.App || m.type === MessageType.Commit)) {
         // A stale leader (perhaps isolated while we moved on) learns the newer term from this.
         this.send(this.out({ type: MessageType.AppResp, to: m.from }));
       } else if (m.type === MessageType.PreVote) {

@@ -97,7 +97,7 @@ export class RawNode {
   /** True when ready() would return something to do. */
   hasReady(): boolean {
     const r = this.raft;
-    if (r.proposalsToSend) return true;
+    if (r.proposalsToSend || r.commitToSend) return true;
     // Compared field by field: hasReady runs on every turn of the application's loop.
     if (r.lead !== this.prevSoftState.leader || r.role !== this.prevSoftState.role) return true;
     const hs = this.prevHardState;

@@ -97,6 +97,12 @@ export enum MessageType {
   SnapStatus = 'SnapStatus',
   /** Local: the application reports a peer unreachable. */
   Unreachable = 'Unreachable',
+  /**
+   * Leader to follower: the commit index moved. An empty App that needs no answer: the follower
+   * commits up to min(commit, index) only if its log matches at index (logTerm), and says
+   * nothing either way. It replaces etcd's empty App after every commit, which costs an ack.
+   */
+  Commit = 'Commit',
 }
 
 /**

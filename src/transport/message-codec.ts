@@ -22,6 +22,7 @@ const TYPE_CODES: readonly MessageType[] = [
   MessageType.TimeoutNow,
   MessageType.SnapStatus,
   MessageType.Unreachable,
+  MessageType.Commit,
 ];
 const CODE_OF = new Map<MessageType, number>(TYPE_CODES.map((t, i) => [t, i]));
 

@@ -98,7 +98,9 @@ export async function runDrill(options: DrillOptions): Promise<DrillOutcome> {
       const signal = lockSignal && options.signal ? AbortSignal.any([options.signal, lockSignal]) : (lockSignal ?? options.signal);
       await timed('downloadMs', () => download(options.repo, ref.entry, archivePath, signal));
       return { entry: ref.entry, archivePath, downloadError: undefined };
-    } catch (err) {
+    } catch (caught) {
+      // A lock lost mid-download aborts it: the failure is the lost lock (exit 11), not the abort.
+      const err: unknown = lockSignal?.aborted && !options.signal?.aborted ? lockSignal.reason : caught;
       if (options.signal?.aborted || !(err instanceof LifeboatError)) throw err;
       return { entry: ref.entry, archivePath, downloadError: err };
     }

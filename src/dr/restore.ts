@@ -161,7 +161,12 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreR
         throw err;
       },
     );
-    const [read] = await Promise.all([reading, ...writers]);
+    const [read] = await Promise.all([reading, ...writers]).catch(async (err: unknown) => {
+      // Let every writer stop before the temporary directories are removed: one still creating
+      // its directory would otherwise bring it back after the removal.
+      await Promise.allSettled([reading, ...writers]);
+      throw err;
+    });
     options.signal?.throwIfAborted();
     const { summary } = read.checked;
     const source = summary.header;

@@ -21,6 +21,7 @@ import { NodeFileSystem } from '../storage/node-file-system.js';
 import type { SnapshotRef } from './catalog.js';
 import { RecordChannel, fanOut } from './record-channel.js';
 import type { RestorePlan } from './restore-plan.js';
+import { BuildFileSystem, syncTree } from './restore-file-system.js';
 import { trackScratch } from './restore-scratch.js';
 import { readRestoreSource, type SourceReadOptions } from './restore-source.js';
 import { ChunkSplice, splicedSnapshot } from './restore-splice.js';
@@ -89,7 +90,7 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreR
     const writers = builds.map(async (b) => {
       try {
         await mkdir(dirname(b.temp), { recursive: true });
-        const fs = new NodeFileSystem();
+        const fs = new BuildFileSystem();
         writeIdentity(fs, b.temp, { clusterId: plan.clusterId, memberId: b.target.member.id, name: b.target.member.name });
         // The first segment only has to hold the hard state and the snapshot marker: a small one spares
         // writing 64 MiB of preallocated zeros per member (later segments get the member's full size).
@@ -117,6 +118,8 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreR
         } finally {
           storage.close();
         }
+        // Durable before it can go live: every file and directory of the member, synced at once.
+        await syncTree(b.temp);
       } catch (err) {
         b.channel.fail(err);
         throw err;

@@ -5,6 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { ExitCode } from '../../src/errors.js';
 import { snapshotStream, tempDir } from '../archive/helpers.js';
 import { runCli, spawnCli, startFakeMember } from '../archive/cli.js';
@@ -89,5 +90,30 @@ test('an S3 server killed in the middle of a save ends it with exit 14, lists no
   } finally {
     await seed.close();
     await member.close();
+  }
+});
+
+test('a bucket deleted in the middle of a save ends it with exit 10 saying the bucket is gone, and list says the same', { timeout: 120_000 }, async () => {
+  const gone = await startS3Server('contract-vanishing');
+  const s3Flags = ['--repo', `s3://${gone.bucket}/cron`, '--s3-endpoint', gone.endpoint, '--s3-force-path-style'];
+  const member = await startGatedMember(() => snapshotStream(3000), 64 * 1024);
+  try {
+    const save = spawnCli(['snapshot', 'save', '--endpoints', member.url, ...s3Flags, '--timeout', '60s'], S3_ENV);
+    await member.held;
+    // An operator (or a lifecycle rule) empties and deletes the bucket while the snapshot streams.
+    const client = new S3Client({ endpoint: gone.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    const objects = (await client.send(new ListObjectsV2Command({ Bucket: gone.bucket }))).Contents ?? [];
+    assert.ok(objects.some((o) => o.Key === 'cron/locks/lock.json'), 'the save holds its lock in the bucket');
+    await client.send(new DeleteObjectsCommand({ Bucket: gone.bucket, Delete: { Objects: objects.map((o) => ({ Key: o.Key! })) } }));
+    await client.send(new DeleteBucketCommand({ Bucket: gone.bucket }));
+    client.destroy();
+    member.release();
+    const r = await save.done;
+    assertFailure('save into a deleted bucket', r, ExitCode.notFound, /the bucket does not exist/, /bucket/);
+    const listed = await runCli(['snapshot', 'list', ...s3Flags], S3_ENV);
+    assertFailure('list of the deleted bucket', listed, ExitCode.notFound, /no Lifeboat repository|does not exist/);
+  } finally {
+    await member.close();
+    await gone.stop();
   }
 });

@@ -6,7 +6,7 @@
 // for repository snapshots the archive hash against the manifest) are the directories renamed
 // into place. An interrupted or failed restore therefore leaves nothing that could start.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { link, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import type { EntryBytes } from '../archive/archive-reader.js';
 import type { CheckedSnapshot } from '../archive/snapshot-check.js';
@@ -85,9 +85,16 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreR
     const temp = join(dirname(t.dataDir), `.${basename(t.dataDir)}.restoring-${suffix}`);
     return { target: t, temp, channel: new RecordChannel<Buffer>(), untrack: trackScratch(temp) };
   });
+  // Every member gets the same snapshot file (same header, so the same bytes). When they are all
+  // built on one file system (a drill), the first member's file is written and the others are
+  // hard links to it: a member never changes a snapshot file, it only writes new ones and
+  // unlinks old ones. That writes the state once instead of once per member.
+  const createdAt = now().toISOString();
+  const shared = builds.length > 1 && (await oneFileSystem(builds.map((b) => dirname(b.temp))));
+  const firstFile = deferred<string>();
   let committed = false;
   try {
-    const writers = builds.map(async (b) => {
+    const writers = builds.map(async (b, i) => {
       try {
         await mkdir(dirname(b.temp), { recursive: true });
         const fs = new BuildFileSystem();
@@ -107,11 +114,18 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreR
             revision,
             compactRevision: plan.markCompacted ? revision : source.compactRevision,
             keyCount: source.keyCount,
-            createdAt: now().toISOString(),
-            sourceMember: b.target.member.id,
+            createdAt,
+            sourceMember: plan.targets[0]!.member.id,
             extra: { restoredFrom: { clusterId: source.clusterId, revision: source.revision, snapshot: ref.kind === 'repo' ? ref.entry.id : ref.path } },
           };
-          await storage.saveSnapshot(metadata, splicedSnapshot(header, b.channel, () => sourceTrailer.promise));
+          const path = storage.snapshotPath(metadata);
+          if (shared && i > 0) {
+            await link(await firstFile.promise, path);
+            storage.markSnapshotCurrent(metadata);
+          } else {
+            await storage.saveSnapshot(metadata, splicedSnapshot(header, b.channel, () => sourceTrailer.promise));
+            firstFile.resolve(path);
+          }
           // The term must not fall below the snapshot's, or a new leader's entries would carry a
           // lower term than the entry before them.
           storage.save({ term: metadata.term, vote: '', commit: metadata.index }, []);
@@ -122,10 +136,11 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreR
         await syncTree(b.temp);
       } catch (err) {
         b.channel.fail(err);
+        if (i === 0) firstFile.reject(err);
         throw err;
       }
     });
-    const send = fanOut(builds.map((b) => b.channel));
+    const send = fanOut((shared ? builds.slice(0, 1) : builds).map((b) => b.channel));
     const consume = async (bytes: EntryBytes): Promise<CheckedSnapshot> => {
       const parser = new SnapshotParser();
       const splice = new ChunkSplice();
@@ -199,6 +214,16 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreR
     if (!committed) await Promise.all(builds.map((b) => rm(b.temp, { recursive: true, force: true })));
     for (const b of builds) b.untrack();
   }
+}
+
+/** True when every directory (created if missing) is on the same file system, so hard links between them work. */
+async function oneFileSystem(dirs: readonly string[]): Promise<boolean> {
+  const devices = new Set<number>();
+  for (const dir of dirs) {
+    await mkdir(dir, { recursive: true });
+    devices.add((await stat(dir)).dev);
+  }
+  return devices.size === 1;
 }
 
 /** Why the finished directory could not be moved onto --data-dir, said so the operator can act. */

@@ -46,20 +46,34 @@ export class KvHasher {
 
   /** Feeds one record given by its fields; key may be the latin1 string of the key bytes (saves a Buffer). */
   addParts(key: Buffer | string, value: Buffer, createRevision: number, modRevision: number, version: number): void {
-    const size = FIXED_BYTES + key.length + value.length;
+    this.addAt(key, value, 0, value.length, createRevision, modRevision, version);
+  }
+
+  /** Like addParts, with the value given as valueLength bytes of `buf` from valueOffset (no view to allocate). */
+  addAt(
+    key: Buffer | string,
+    buf: Buffer,
+    valueOffset: number,
+    valueLength: number,
+    createRevision: number,
+    modRevision: number,
+    version: number,
+  ): void {
+    const size = FIXED_BYTES + key.length + valueLength;
     // Small records are batched into one scratch buffer so crc32 runs over large spans;
     // anything that does not fit goes straight to crc32 after a flush.
     if (this.used + size > SCRATCH_BYTES) this.flush();
     if (size > SCRATCH_BYTES) {
       const keyBuf = typeof key === 'string' ? Buffer.from(key, 'latin1') : key;
+      const value = buf.subarray(valueOffset, valueOffset + valueLength);
       this.crc = crc32(encodeCanonicalRecord({ key: keyBuf, value, createRevision, modRevision, version }), this.crc);
     } else {
       const s = this.scratch;
       let o = this.used;
       o = s.writeUInt32BE(key.length, o);
       o += typeof key === 'string' ? s.write(key, o, 'latin1') : key.copy(s, o);
-      o = s.writeUInt32BE(value.length, o);
-      o += value.copy(s, o);
+      o = s.writeUInt32BE(valueLength, o);
+      o += buf.copy(s, o, valueOffset, valueOffset + valueLength);
       writeU64(s, createRevision, o);
       writeU64(s, modRevision, o + 8);
       writeU64(s, version, o + 16);

@@ -233,7 +233,7 @@ export class MvccStore implements ReadViewSource, RestoreTarget {
     const hasher = new KvHasher();
     this.index.scan('', null, (k, head) => {
       const v = liveAt(head, rev);
-      if (v) hasher.addParts(k, v.value!, v.create, v.mod, v.version);
+      if (v) hasher.addAt(k, v.slab!.buf, v.off, v.len, v.create, v.mod, v.version);
       return true;
     });
     return { hash: hasher.digest(), revision: rev, compactRevision: this.compactRev };

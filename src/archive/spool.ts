@@ -8,20 +8,34 @@
 // snapshot, and compression overlaps the download instead of following it.
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, open as openFile, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { Transform, Writable, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { StorageUnavailableError } from '../errors.js';
 import { isFsError } from '../repo/fs-errors.js';
 import { createCompressor } from './compression.js';
 import { TAR_END, tarPadding } from './tar-header.js';
 
+/** A file to compress into, in place, instead of a spool folder of our own. */
+export interface SpoolTarget {
+  /** An existing file; bytes go from `offset` on (what lies before is the caller's). */
+  readonly path: string;
+  readonly offset: number;
+  /** Turns a write failure into the error to report (it names the repository, not a spool). */
+  readonly describeFailure: (err: unknown) => unknown;
+}
+
 export interface SpoolOptions {
   readonly compressionLevel: number;
   /** Where the spool file goes (default: os.tmpdir()). */
   readonly spoolDir?: string;
+  /**
+   * Compress straight into this file instead (a repository's staged object). Asked for when the
+   * first compressed bytes exist, so the caller can name the file after the snapshot's header.
+   */
+  readonly target?: () => Promise<SpoolTarget>;
   /** Placed before compression, e.g. the snapshot's verifying pass-through. */
   readonly inspect?: Transform;
   readonly signal?: AbortSignal;
@@ -33,6 +47,8 @@ export interface SpoolOptions {
 export interface SpooledBody {
   /** The spool file: one zstd frame holding body + tar padding + tar end blocks. */
   readonly path: string;
+  /** Where that frame starts in the file (0 unless it went into a target). */
+  readonly offset: number;
   readonly bodyBytes: number;
   readonly bodySha256: string;
   readonly spoolBytes: number;
@@ -62,8 +78,58 @@ class TarBodyTail extends Transform {
 /** Spool folders older than this were left by a killed run (no save runs this long) and are removed. */
 const STALE_SPOOL_MS = 24 * 3_600_000;
 
+/**
+ * Writes into a file opened only once the first bytes arrive, at increasing offsets. Many small
+ * compressor outputs go down in one writev.
+ */
+class TargetFileSink extends Writable {
+  private handle: FileHandle | undefined;
+  private position = 0;
+  bytes = 0;
+  target: SpoolTarget | undefined;
+
+  constructor(private readonly open: () => Promise<SpoolTarget>) {
+    super({ highWaterMark: 256 * 1024 });
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
+    this.writeAll(chunks.map((c) => c.chunk)).then(() => callback(), callback);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    const handle = this.handle;
+    this.handle = undefined;
+    (handle ? handle.close() : Promise.resolve()).then(() => callback(), callback);
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    const handle = this.handle;
+    this.handle = undefined;
+    (handle ? handle.close().catch(() => undefined) : Promise.resolve()).then(() => callback(error));
+  }
+
+  private async writeAll(buffers: Buffer[]): Promise<void> {
+    if (!this.handle) {
+      this.target = await this.open();
+      this.position = this.target.offset;
+      this.handle = await openFile(this.target.path, 'r+');
+    }
+    let pending = buffers.filter((b) => b.length > 0);
+    while (pending.length > 0) {
+      const { bytesWritten } = await this.handle.writev(pending, this.position);
+      this.position += bytesWritten;
+      this.bytes += bytesWritten;
+      // A short write (rare: a signal, a nearly full disk) continues where it stopped.
+      let skip = bytesWritten;
+      while (pending.length > 0 && skip >= pending[0]!.length) skip -= pending.shift()!.length;
+      if (skip > 0) pending[0] = pending[0]!.subarray(skip);
+    }
+  }
+}
+
 /** Streams `source` through `inspect`, a counter and zstd into a spool file. On failure nothing is left behind. */
 export async function spoolCompressed(source: Readable, options: SpoolOptions): Promise<SpooledBody> {
+  if (options.target) return spoolIntoTarget(source, options, options.target);
   const base = options.spoolDir ?? tmpdir();
   await removeStaleSpools(base);
   const dir = await mkdtemp(join(base, 'lifeboat-spool-')).catch((err: unknown) => {
@@ -92,7 +158,32 @@ export async function spoolCompressed(source: Readable, options: SpoolOptions): 
     if (first?.at === 'file') throw spoolError(first.error, base);
     throw err;
   }
-  return { path, bodyBytes: tail.bytes, bodySha256: tail.hash.digest('hex'), spoolBytes, dispose };
+  return { path, offset: 0, bodyBytes: tail.bytes, bodySha256: tail.hash.digest('hex'), spoolBytes, dispose };
+}
+
+/** The same pipeline into the caller's file; the caller removes that file on failure. */
+async function spoolIntoTarget(source: Readable, options: SpoolOptions, target: () => Promise<SpoolTarget>): Promise<SpooledBody> {
+  const tail = new TarBodyTail(options.onProgress);
+  const sink = new TargetFileSink(target);
+  let first: { at: 'file' | 'other'; error: unknown } | undefined;
+  sink.once('error', (error) => (first ??= { at: 'file', error }));
+  source.once('error', (error) => (first ??= { at: 'other', error }));
+  options.inspect?.once('error', (error) => (first ??= { at: 'other', error }));
+  const stages: (Readable | Transform)[] = [source];
+  if (options.inspect) stages.push(options.inspect);
+  stages.push(tail, createCompressor(options.compressionLevel));
+  try {
+    await pipeline([...stages, sink] as unknown as [Readable, ...Transform[], NodeJS.WritableStream], { signal: options.signal });
+  } catch (err) {
+    source.destroy();
+    if (options.signal?.aborted) throw options.signal.reason;
+    if (first?.at === 'file' && isFsError(first.error) && sink.target) throw sink.target.describeFailure(first.error);
+    if (first?.at === 'file') throw first.error;
+    throw err;
+  }
+  const placed = sink.target;
+  if (!placed) throw new Error('the compressor produced no bytes');
+  return { path: placed.path, offset: placed.offset, bodyBytes: tail.bytes, bodySha256: tail.hash.digest('hex'), spoolBytes: sink.bytes, dispose: async () => undefined };
 }
 
 /** Best effort: a SIGKILLed save cannot clean up after itself, so the next one does. */

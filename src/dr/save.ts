@@ -2,21 +2,29 @@
 //
 // Order of events, each step only after the previous one succeeded:
 //   1. receive: the snapshot streams through the verifying pass-through (every chunk CRC, the
-//      trailer's SHA-256 and KV hash) and zstd into a local spool (archive/spool.ts);
-//   2. store: the archive is written under snapshots/<id>.tar.zst (whole or not at all);
-//   3. verify: the archive is read back from the repository, decompressed and checked
-//      completely against what was sent;
+//      trailer's SHA-256 and KV hash) and zstd. In a local repository it is compressed straight
+//      into the archive's hidden temporary file (.<id>.tar.zst.partial-<hex>) beside its final
+//      name; elsewhere (S3) into a local spool (archive/spool.ts);
+//   2. store: locally, the head frame goes into the room left for it, the file is fsynced and
+//      linked under snapshots/<id>.tar.zst (never over an existing object), and the folder
+//      fsynced; on S3, the spool is uploaded (whole or not at all);
+//   3. verify: the archive is read back from the repository and decompressed; its snapshot
+//      entry must have exactly the size and SHA-256 of the bytes step 1 checked in full, its
+//      manifest.json the bytes written, its trailer the counts and KV hash;
 //   4. commit: the manifest snapshots/<id>.json is created (never overwritten) and read back.
 // The manifest is the commit marker, and it is written only for an archive that was read back
-// and verified, so a listed snapshot is always a verified one. Any failure removes what this
-// run wrote (the archive, the spool), never anything older.
+// and verified, so a listed snapshot is always a verified one. Listing reads manifests only,
+// so neither the temporary file nor an archive without its manifest is ever listed. Any
+// failure removes what this run wrote (the archive, the temporary file, the spool), never
+// anything older.
 import type { Readable } from 'node:stream';
 import { readArchive } from '../archive/archive-reader.js';
-import { storeArchive } from '../archive/archive-writer.js';
+import { headFrame, headReserve, storeArchive, writeHeadInPlace } from '../archive/archive-writer.js';
 import { DEFAULT_COMPRESSION_LEVEL, checkCompressionLevel } from '../archive/compression.js';
 import { startDeadline } from '../archive/deadline.js';
-import { spoolCompressed, type SpooledBody } from '../archive/spool.js';
-import { checkSnapshotBytes } from '../archive/snapshot-check.js';
+import { spoolCompressed, type SpooledBody, type SpoolTarget } from '../archive/spool.js';
+import { digestSnapshotBytes } from '../archive/snapshot-check.js';
+import { mapFsError } from '../repo/fs-errors.js';
 import { ClusterUnavailableError, IntegrityError, LifeboatError, StorageUnavailableError, UnsafeOperationError } from '../errors.js';
 import {
   ENTRY_MANIFEST_SCHEMA,
@@ -27,9 +35,9 @@ import {
   type EntryManifest,
   type Manifest,
 } from '../repo/manifest.js';
-import type { Repository } from '../repo/repository.js';
+import type { Repository, StagedObject } from '../repo/repository.js';
 import { archiveKey, formatSnapshotId, manifestKey, snapshotEntryName } from '../repo/snapshot-id.js';
-import { createVerifyingPassThrough, type SnapshotSummary } from '../snapshot/index.js';
+import { createVerifyingPassThrough, type SnapshotHeader } from '../snapshot/index.js';
 import { VERSION } from '../version.js';
 
 /** Anything that can open a snapshot stream: LifeboatClient (with failover) satisfies it. */
@@ -55,7 +63,7 @@ export interface SaveOptions {
   readonly onProgress?: (progress: SaveProgress) => void;
   /** Hard limit for the whole save; by default the budget scales with the bytes received. */
   readonly timeoutMs?: number;
-  /** Where the compressed spool goes (default os.tmpdir()). */
+  /** Where the compressed spool goes for a repository that cannot stage in place (S3); default os.tmpdir(). */
   readonly spoolDir?: string;
   /** Clock, for tests and reproducible IDs. */
   readonly now?: () => Date;
@@ -123,6 +131,8 @@ async function runSave(options: SaveOptions, consistency: Consistency, open: Ope
   };
 
   let body: SpooledBody | undefined;
+  // Local repositories: the archive's temporary file, filled in place, and the room left for its head.
+  let staged: { object: StagedObject; key: string; reserved: number } | undefined;
   let writtenArchive: string | undefined;
   // Set while our manifest may exist: a create that failed may still have stored it.
   let ourManifest: string | undefined;
@@ -137,10 +147,32 @@ async function runSave(options: SaveOptions, consistency: Consistency, open: Ope
     let sourceError: unknown;
     stream.once('error', (err) => (sourceError ??= err));
     const verifier = createVerifyingPassThrough();
+    const stage = repo.stage?.bind(repo);
+    // Called once compressed bytes exist, so the header has passed the verifier: the archive's
+    // name and an upper bound for its manifest are known, and so is the room its head needs.
+    const target = stage
+      ? async (): Promise<SpoolTarget> => {
+          const header = await verifier.header;
+          const id = formatSnapshotId(startedAt, header.clusterId, header.revision);
+          const key = archiveKey(id);
+          const largest = entryManifestOf(id, startedAt, source, consistency, level, {
+            header,
+            dataBytes: Number.MAX_SAFE_INTEGER,
+            kvHash: 0xffffffff,
+            snapshotBytes: Number.MAX_SAFE_INTEGER,
+            snapshotSha256: 'f'.repeat(64),
+          });
+          const reserved = headReserve(encodeManifest(largest).length);
+          const object = await stage(key);
+          staged = { object, key, reserved };
+          return { path: object.path, offset: reserved, describeFailure: (err) => mapFsError(err, `write ${key}`, repo.url) };
+        }
+      : undefined;
     try {
       body = await spoolCompressed(stream, {
         compressionLevel: level,
         spoolDir: options.spoolDir,
+        target,
         inspect: verifier,
         signal,
         onProgress: (bytes) => report('receive', bytes, 0),
@@ -170,28 +202,48 @@ async function runSave(options: SaveOptions, consistency: Consistency, open: Ope
     if ((await repo.stat(manifestKey(id))) || (await repo.stat(key))) {
       throw new UnsafeOperationError(`snapshot ${id} already exists in ${repo.url}`, 'a snapshot of this revision was saved in the same second; nothing was overwritten');
     }
-    const entry = entryManifestOf(id, startedAt, source, consistency, level, summary, body);
+    const entry = entryManifestOf(id, startedAt, source, consistency, level, {
+      header,
+      dataBytes: summary.trailer.dataBytes,
+      kvHash: summary.kvHash,
+      snapshotBytes: body.bodyBytes,
+      snapshotSha256: body.bodySha256,
+    });
     const entryBytes = encodeManifest(entry);
     const t1 = performance.now();
     storing = true;
-    const stored = await storeArchive(repo, key, {
-      entryManifest: entryBytes,
-      entryName: entry.snapshotName,
-      body,
-      compressionLevel: level,
-      mtime: startedAt,
-      signal,
-      onProgress: (bytes) => report('store', bytes, moved, undefined),
-    });
-    writtenArchive = key;
-    moved += stored.archiveBytes;
+    let written: { archiveBytes: number; archiveSha256?: string };
+    if (staged) {
+      if (staged.key !== key) throw new Error(`the archive was staged as ${staged.key} but belongs under ${key}`);
+      const head = headFrame(entryBytes, entry.snapshotName, body.bodyBytes, startedAt, level);
+      await writeHeadInPlace(staged.object.path, head, staged.reserved).catch((err: unknown) => {
+        throw mapFsError(err, `write ${key}`, repo.url);
+      });
+      signal.throwIfAborted();
+      await staged.object.publish();
+      writtenArchive = key;
+      written = { archiveBytes: staged.reserved + body.spoolBytes };
+      report('store', written.archiveBytes, moved, written.archiveBytes);
+    } else {
+      written = await storeArchive(repo, key, {
+        entryManifest: entryBytes,
+        entryName: entry.snapshotName,
+        body,
+        compressionLevel: level,
+        mtime: startedAt,
+        signal,
+        onProgress: (bytes) => report('store', bytes, moved, undefined),
+      });
+      writtenArchive = key;
+    }
+    moved += written.archiveBytes;
     await body.dispose();
     body = undefined;
     const uploadMs = performance.now() - t1;
 
     // 3. verify
     const t2 = performance.now();
-    await verifyReadBack(repo, key, entryBytes, entry, stored, signal, (bytes) => report('verify', bytes, moved, stored.archiveBytes));
+    const stored = await verifyReadBack(repo, key, entryBytes, entry, written, signal, (bytes) => report('verify', bytes, moved, written.archiveBytes));
     const verifyMs = performance.now() - t2;
 
     // 4. commit
@@ -235,19 +287,22 @@ async function runSave(options: SaveOptions, consistency: Consistency, open: Ope
   } finally {
     deadline.stop();
     if (body) await body.dispose().catch(() => undefined);
+    // After a publish this only removes the (already gone) temporary name; before, the half-written file.
+    if (staged) await staged.object.discard();
   }
 }
 
-function entryManifestOf(
-  id: string,
-  startedAt: Date,
-  source: string,
-  requested: Consistency,
-  level: number,
-  summary: SnapshotSummary,
-  body: SpooledBody,
-): EntryManifest {
-  const h = summary.header;
+/** What the receive pass established about the snapshot, for its manifest. */
+interface Received {
+  readonly header: SnapshotHeader;
+  readonly dataBytes: number;
+  readonly kvHash: number;
+  readonly snapshotBytes: number;
+  readonly snapshotSha256: string;
+}
+
+function entryManifestOf(id: string, startedAt: Date, source: string, requested: Consistency, level: number, received: Received): EntryManifest {
+  const h = received.header;
   // A member that could only serve a serializable snapshot says so; trust the weaker claim.
   const consistency: Consistency = h.extra.consistency === 'serializable' && requested === 'linearizable' ? 'serializable' : requested;
   return {
@@ -265,43 +320,50 @@ function entryManifestOf(
     revision: h.revision,
     compactRevision: h.compactRevision,
     keyCount: h.keyCount,
-    dataBytes: summary.trailer.dataBytes,
-    kvHash: summary.kvHash,
+    dataBytes: received.dataBytes,
+    kvHash: received.kvHash,
     consistency,
     snapshotName: snapshotEntryName(id),
-    snapshotBytes: body.bodyBytes,
-    snapshotSha256: body.bodySha256,
+    snapshotBytes: received.snapshotBytes,
+    snapshotSha256: received.snapshotSha256,
     compression: 'zstd',
     compressionLevel: level,
   };
 }
 
-/** Reads the stored archive back and checks it byte for byte against what was sent. */
+/**
+ * Reads the stored archive back and proves it holds what was sent: it decompresses, its
+ * manifest.json is the one written, and its snapshot entry has the size and SHA-256 of the bytes
+ * the receive pass verified in full (chunk CRCs, order, counts, trailer SHA-256, KV hash), so it
+ * is those bytes. Records are not decoded a second time: equal SHA-256 already proves them.
+ * Returns the archive's size and SHA-256 as stored (what the manifest records).
+ */
 async function verifyReadBack(
   repo: Repository,
   key: string,
   entryBytes: Buffer,
   entry: EntryManifest,
-  stored: { archiveBytes: number; archiveSha256: string },
+  written: { archiveBytes: number; archiveSha256?: string },
   signal: AbortSignal,
   onProgress: (bytes: number) => void,
-): Promise<void> {
+): Promise<{ archiveBytes: number; archiveSha256: string }> {
   const mismatch = (what: string) =>
     new IntegrityError(`read-back of ${key} does not match what was written: ${what}`, 'the storage damaged the archive; check the disk or bucket, then run the save again');
   const read = await readArchive(await repo.read(key), {
     where: key,
     signal,
     onProgress,
-    consume: (bytes) => checkSnapshotBytes(bytes),
+    consume: (bytes) => digestSnapshotBytes(bytes),
   });
-  if (read.archiveBytes !== stored.archiveBytes) throw mismatch(`${read.archiveBytes} bytes, expected ${stored.archiveBytes}`);
-  if (read.archiveSha256 !== stored.archiveSha256) throw mismatch('archive SHA-256 differs');
+  if (read.archiveBytes !== written.archiveBytes) throw mismatch(`${read.archiveBytes} bytes, expected ${written.archiveBytes}`);
+  if (written.archiveSha256 !== undefined && read.archiveSha256 !== written.archiveSha256) throw mismatch('archive SHA-256 differs');
   if (!encodeManifest(read.entryManifest).equals(entryBytes)) throw mismatch('manifest.json differs');
-  const { summary, bytes, sha256 } = read.result;
+  const { bytes, sha256, trailer } = read.result;
   if (bytes !== entry.snapshotBytes || sha256 !== entry.snapshotSha256) throw mismatch('snapshot SHA-256 differs');
-  if (summary.kvHash !== entry.kvHash) throw mismatch('KV hash differs');
-  if (summary.trailer.recordCount !== entry.keyCount) throw mismatch('record count differs');
-  if (summary.header.revision !== entry.revision) throw mismatch('revision differs');
+  if (!trailer || trailer.kvHash !== entry.kvHash) throw mismatch('KV hash differs');
+  if (trailer.recordCount !== entry.keyCount) throw mismatch('record count differs');
+  if (trailer.dataBytes !== entry.dataBytes) throw mismatch('data byte count differs');
+  return { archiveBytes: read.archiveBytes, archiveSha256: read.archiveSha256 };
 }
 
 function round(ms: number): number {

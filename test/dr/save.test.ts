@@ -164,6 +164,8 @@ test('a repository that stops taking the archive fails the save with exit 14 poi
   }
   try {
     const repo = new HangingRepository(s.repoDir);
+    // As a bucket: no staging in place, so the archive goes through writeStream.
+    (repo as { stage?: unknown }).stage = undefined;
     await assert.rejects(
       saveFromStream(snapshotStream(500), { repo, consistency: 'linearizable', source: 'test', spoolDir: s.spoolDir, timeoutMs: 100, now: at(9) }),
       (err) => assertExit(err, ExitCode.storageUnavailable) && /storing the archive/.test((err as Error).message) && /storage|bucket|repository/.test((err as LifeboatError).hint),

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { LocalRepository } from '../../src/repo/local-repository.js';
 import { join } from 'node:path';
 import { runCli, spawnCli, failureLines, startFakeMember, type FakeMode } from '../archive/cli.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -179,6 +180,43 @@ test('a save process killed with SIGKILL mid-stream leaves the repository as it 
     const next = await runCli(['snapshot', 'save', '--endpoints', member.url, '--repo', repo]);
     assert.equal(next.code, 0, next.stderr);
     assert.match(next.stderr, /warning: taking over a stale lock .* is no longer running/);
+  } finally {
+    await member.close();
+    await t.cleanup();
+  }
+});
+
+test('a save killed with SIGKILL while it writes the archive in place leaves only a hidden temporary file: never listed, and removed by the incomplete-upload cleanup', async () => {
+  let mode: FakeMode = { kind: 'serve', body: () => snapshotStream(200) };
+  const member = await startFakeMember(() => mode);
+  const t = await tempDir('save-cli');
+  try {
+    const repo = join(t.dir, 'repo');
+    assert.equal((await runCli(['snapshot', 'save', '--endpoints', member.url, '--repo', repo])).code, 0);
+    const before = await listFiles(repo);
+    const listed = async () => JSON.parse((await runCli(['snapshot', 'list', '--repo', repo, '--json'])).stdout) as { snapshots: { id: string }[]; incomplete: unknown[] };
+    const idsBefore = (await listed()).snapshots.map((s) => s.id);
+    mode = { kind: 'stall', body: () => snapshotStream(30_000), afterBytes: 2_000_000 };
+    // Without zstd's worker threads compressed bytes reach the file every block, long before the stall.
+    const child = spawnCli(['snapshot', 'save', '--endpoints', member.url, '--repo', repo], { LIFEBOAT_ZSTD_WORKERS: '0' });
+    const partial = await waitFor('compressed bytes in the archive\'s temporary file', async () => {
+      const names = await readdir(join(repo, 'snapshots')).catch(() => [] as string[]);
+      for (const name of names.filter((n) => /^\..+\.tar\.zst\.partial-[0-9a-f]+$/.test(n))) {
+        if ((await stat(join(repo, 'snapshots', name))).size > 64 * 1024) return `snapshots/${name}`;
+      }
+      return undefined;
+    });
+    child.proc.kill('SIGKILL');
+    assert.equal((await child.done).code, null);
+    assert.deepEqual(await listFiles(repo), [...before, 'locks/lock.json', partial].sort());
+    const after = await listed();
+    assert.deepEqual(after.snapshots.map((s) => s.id), idsBefore, 'the temporary file is not a snapshot');
+    assert.deepEqual(after.incomplete, []);
+    const verified = await runCli(['snapshot', 'verify', '--all', '--repo', repo]);
+    assert.equal(verified.code, 0, verified.stderr);
+    // What prune runs for abandoned uploads; a cutoff in the future stands for "old enough".
+    assert.equal(await new LocalRepository(repo).cleanupIncomplete(new Date(Date.now() + 60_000)), 1);
+    assert.deepEqual(await listFiles(repo), [...before, 'locks/lock.json'].sort());
   } finally {
     await member.close();
     await t.cleanup();

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { ExitCode, LifeboatError, StorageUnavailableError } from '../../src/errors.js';
 import { LocalRepository } from '../../src/repo/local-repository.js';
@@ -262,6 +262,50 @@ test('a repository path under a regular file fails the save with exit 14 before 
     const repo = new LocalRepository(join(s.repoDir, 'plain-file', 'repo'));
     await assert.rejects(saveSnapshot({ client, repo, spoolDir: s.spoolDir }), (err) => assertExit(err, ExitCode.storageUnavailable));
     assert.equal(asked, false);
+  } finally {
+    await s.cleanup();
+  }
+});
+
+for (const path of ['staged in place', 'spooled and uploaded'] as const) {
+  test(`an archive that reads back damaged (${path}) fails the save with exit 13 and commits nothing`, async () => {
+    const s = await setup();
+    // Stores faithfully, but every read returns the archive with one byte flipped in its middle.
+    class DamagingRepository extends LocalRepository {
+      override async read(key: string): Promise<Readable> {
+        const bytes = Buffer.from(await readFile(join(s.repoDir, ...key.split('/'))));
+        bytes[Math.floor(bytes.length / 2)]! ^= 0x01;
+        return Readable.from([bytes]);
+      }
+    }
+    try {
+      const repo = new DamagingRepository(s.repoDir);
+      if (path === 'spooled and uploaded') (repo as { stage?: unknown }).stage = undefined;
+      await assert.rejects(
+        saveFromStream(snapshotStream(3000), { repo, consistency: 'linearizable', source: 'test', spoolDir: s.spoolDir, now: at(10) }),
+        (err) => assertExit(err, ExitCode.integrity),
+      );
+      assert.deepEqual(await listFiles(s.repoDir), ['lifeboat-repo.json']);
+      assert.deepEqual(await listFiles(s.spoolDir), []);
+    } finally {
+      await s.cleanup();
+    }
+  });
+}
+
+test('an archive staged in place keeps the standard layout: head frame first, then a skippable frame, then the body, and every zstd reader skips the padding', async () => {
+  const s = await setup();
+  try {
+    const { manifest } = await saveFromStream(snapshotStream(500), { repo: s.repo, consistency: 'linearizable', source: 'test', spoolDir: s.spoolDir, now: at(11) });
+    const archive = await readFile(join(s.repoDir, manifest.archiveKey));
+    assert.deepEqual([...archive.subarray(0, 4)], [0x28, 0xb5, 0x2f, 0xfd], 'a zstd frame comes first');
+    const skippable = archive.indexOf(Buffer.from([0x50, 0x2a, 0x4d, 0x18]));
+    assert.ok(skippable > 0, 'a skippable frame follows the head frame');
+    const bodyAt = skippable + 8 + archive.readUInt32LE(skippable + 4);
+    assert.equal(bodyAt % 4096, 0, 'the body frame starts where the reserved room ends');
+    assert.deepEqual([...archive.subarray(bodyAt, bodyAt + 4)], [0x28, 0xb5, 0x2f, 0xfd]);
+    const listed = execFileSync('sh', ['-c', 'zstd -dc "$0" | tar -tv', join(s.repoDir, manifest.archiveKey)]).toString();
+    assert.match(listed, new RegExp(`${manifest.snapshotBytes} .*${manifest.id}\\.snap`));
   } finally {
     await s.cleanup();
   }

@@ -33,6 +33,21 @@ export class DeferredSyncFileSystem extends NodeFileSystem {
     }
   }
 
+  /** Runs the deferred fdatasyncs now, on this thread. */
+  flushSync(): void {
+    if (this.failed) throw this.failed;
+    const fds = [...this.pending];
+    this.pending.clear();
+    for (const fd of fds) {
+      try {
+        super.fdatasync(fd);
+      } catch (err) {
+        // EBADF: a segment rollover closed the file meanwhile, after a synchronous fsync of it.
+        if ((err as NodeJS.ErrnoException).code !== 'EBADF') throw err;
+      }
+    }
+  }
+
   /** Forgets the deferred fdatasyncs: for a write that need not be durable yet (see storage-adapter.ts). */
   dropDeferred(): void {
     this.pending.clear();

@@ -22,6 +22,7 @@ import type { KvResponse, RangeResponse, TxnRequest, TxnResponse, WriteRequest }
 import { PeerTransport } from '../transport/peer-transport.js';
 import type { SnapshotHeader } from '../snapshot/header.js';
 import type { Durability } from './durability.js';
+import { StorageDurability } from './storage-adapter.js';
 import { decodeEntry, encodeAttributesEntry, encodeKvEntry } from './entry-envelope.js';
 import type { MemberConfig } from './member-config.js';
 import type { MemberInfo, MemberService, MemberStatus, ReadRequest, ResponseHeaderInfo } from './member-service.js';
@@ -254,6 +255,7 @@ export class Member implements MemberService {
     if (rd.snapshot) this.raftStorage.applySnapshot(rd.snapshot);
     if (rd.entries.length > 0 || rd.hardState) {
       const t0 = performance.now();
+      if (this.boot.durability instanceof StorageDurability) this.boot.durability.syncInline = !sendFirst;
       await this.boot.durability.save(rd.hardState, rd.entries, rd.mustSync);
       this.stats.saveMs += performance.now() - t0;
       this.stats.saves++;

@@ -39,9 +39,14 @@ test('a failed deferred fdatasync fails every later sync for good', async () => 
 /** Counts the deferred flushes that actually run an fdatasync. */
 class CountingFileSystem extends DeferredSyncFileSystem {
   flushes = 0;
+  inlineFlushes = 0;
   override async flushAsync(): Promise<void> {
     this.flushes++;
     await super.flushAsync();
+  }
+  override flushSync(): void {
+    this.inlineFlushes++;
+    super.flushSync();
   }
 }
 
@@ -80,6 +85,28 @@ test('a commit-only hard state between two synced appends reads back in order wi
     const reopened = await MemberStorage.open(new NodeFileSystem(), dir, { log: () => {} });
     assert.deepEqual(reopened.recovered.hardState, { term: 1, vote: 'a', commit: 1 });
     assert.deepEqual(reopened.recovered.entries.map((e) => e.index), [1, 2]);
+    reopened.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a member that syncs inline (a follower) fdatasyncs on the calling thread, and still skips the sync of a commit-only hard state', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lifeboat-deferred-'));
+  try {
+    const fs = new CountingFileSystem();
+    const durability = new StorageDurability(await MemberStorage.open(fs, dir, { log: () => {} }), fs);
+    durability.syncInline = true;
+    await durability.save({ term: 2, vote: 'b', commit: 0 }, [entry(1), entry(2)], true);
+    await durability.save({ term: 2, vote: 'b', commit: 2 }, [], false);
+    assert.deepEqual([fs.inlineFlushes, fs.flushes], [1, 0]);
+    durability.syncInline = false;
+    await durability.save(undefined, [entry(3)], true);
+    assert.deepEqual([fs.inlineFlushes, fs.flushes], [1, 1]);
+    durability.close();
+    const reopened = await MemberStorage.open(new NodeFileSystem(), dir, { log: () => {} });
+    assert.deepEqual(reopened.recovered.hardState, { term: 2, vote: 'b', commit: 2 });
+    assert.deepEqual(reopened.recovered.entries.map((e) => e.index), [1, 2, 3]);
     reopened.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });

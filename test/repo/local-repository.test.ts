@@ -163,6 +163,45 @@ test('createExclusive creates once and then reports the key as taken', async () 
   }
 });
 
+test('compareAndDelete deletes only an object that still holds exactly the expected bytes', async () => {
+  const t = await tempDir('repo');
+  try {
+    const repo = new LocalRepository(t.dir);
+    await repo.ensureInitialized();
+    assert.equal(await repo.compareAndDelete('locks/lock.json', Buffer.from('a')), false, 'nothing to delete');
+    await repo.writeSmall('locks/lock.json', Buffer.from('fresh'));
+    assert.equal(await repo.compareAndDelete('locks/lock.json', Buffer.from('stale')), false);
+    assert.equal((await repo.readSmall('locks/lock.json')).toString(), 'fresh');
+    assert.equal(await repo.compareAndDelete('locks/lock.json', Buffer.from('fresh')), true);
+    assert.deepEqual(await listFiles(t.dir), ['lifeboat-repo.json']);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('compareAndDelete leaves an object that another run put there after the compare read it, and leaves no temporary file', async () => {
+  const t = await tempDir('repo');
+  try {
+    const lock = join(t.dir, 'locks', 'lock.json');
+    // Between the compare's first read and its move, another run takes the stale lock over.
+    const racing: LocalFs = {
+      ...nodeFs,
+      rename: (async (from: string, to: string) => {
+        if (from === lock) await writeFile(lock, 'fresh lock of another run');
+        return nodeFs.rename(from, to);
+      }) as LocalFs['rename'],
+    };
+    const repo = new LocalRepository(t.dir, { fs: racing });
+    await repo.ensureInitialized();
+    await new LocalRepository(t.dir).writeSmall('locks/lock.json', Buffer.from('stale'));
+    assert.equal(await repo.compareAndDelete('locks/lock.json', Buffer.from('stale')), false);
+    assert.equal((await readFile(lock)).toString(), 'fresh lock of another run');
+    assert.deepEqual(await listFiles(t.dir), ['lifeboat-repo.json', 'locks/lock.json']);
+  } finally {
+    await t.cleanup();
+  }
+});
+
 test('cleanupIncomplete removes only partial files older than the cutoff', async () => {
   const t = await tempDir('repo');
   try {

@@ -211,3 +211,48 @@ test('a create that stored the lock but reported failure (a read-back that faile
   await lock.release();
   assert.equal(await repo.stat(LOCK_KEY), undefined, 'and releases it, leaving nothing to block the next run');
 });
+
+test('a stale lock replaced by another run\'s fresh lock after it was judged stale is not deleted: the takeover compares the exact bytes', async () => {
+  const repo = new MemoryRepository();
+  const stale = foreignLock({ token: 'stale', expiresAt: new Date(Date.now() - 1000).toISOString() });
+  await repo.writeSmall(LOCK_KEY, stale);
+  // The other run wins the takeover right after this run read the stale lock.
+  const readSmall = repo.readSmall.bind(repo);
+  let raced = false;
+  repo.readSmall = async (key: string) => {
+    const data = await readSmall(key);
+    if (key === LOCK_KEY && !raced) {
+      raced = true;
+      await repo.delete(LOCK_KEY);
+      await repo.writeSmall(LOCK_KEY, foreignLock({ token: 'fresh' }));
+    }
+    return data;
+  };
+  await assert.rejects(acquireLock(repo, { command: 'x', onLocked: 'fail' }), (err: unknown) => err instanceof LifeboatError && err.exitCode === ExitCode.locked);
+  assert.equal(JSON.parse((await repo.readSmall(LOCK_KEY)).toString()).token, 'fresh', 'the fresh lock is still there');
+});
+
+test('a lock that keeps reading as absent after a failed create is retried with a growing pause, and fail gives up with exit 11 instead of spinning', { timeout: 60_000 }, async () => {
+  const repo = new MemoryRepository();
+  let creates = 0;
+  repo.createExclusive = async () => {
+    creates++;
+    return false; // as if another run took the lock and released it before our read, every time
+  };
+  await assert.rejects(acquireLock(repo, { command: 'x', onLocked: 'fail' }), (err: unknown) => err instanceof LifeboatError && err.exitCode === ExitCode.locked && /changing hands/.test(err.message));
+  assert.equal(creates, 9, 'eight retries after the first attempt, each after a pause');
+  creates = 0;
+  assert.equal(await acquireLock(repo, { command: 'x', onLocked: 'skip' }), undefined, 'skip skips');
+  assert.equal(creates, 9);
+});
+
+test('--on-locked wait keeps retrying a lock that reads absent until its timeout, then exits 11', { timeout: 60_000 }, async () => {
+  const repo = new MemoryRepository();
+  let creates = 0;
+  repo.createExclusive = async () => {
+    creates++;
+    return false;
+  };
+  await assert.rejects(acquireLock(repo, { command: 'x', onLocked: 'wait', waitTimeoutMs: 2_000 }), (err: unknown) => err instanceof LifeboatError && err.exitCode === ExitCode.locked);
+  assert.ok(creates >= 2 && creates < 100, `${creates} attempts: more than one, and not a tight loop`);
+});

@@ -18,12 +18,11 @@
 // failure removes what this run wrote (the archive, the temporary file, the spool), never
 // anything older.
 import type { Readable } from 'node:stream';
-import { readArchive } from '../archive/archive-reader.js';
+import { digestArchive } from '../archive/archive-digest.js';
 import { headFrame, headReserve, storeArchive, writeHeadInPlace } from '../archive/archive-writer.js';
 import { DEFAULT_COMPRESSION_LEVEL, checkCompressionLevel } from '../archive/compression.js';
 import { startDeadline } from '../archive/deadline.js';
 import { spoolCompressed, type SpooledBody, type SpoolTarget } from '../archive/spool.js';
-import { digestSnapshotBytes } from '../archive/snapshot-check.js';
 import { mapFsError } from '../repo/fs-errors.js';
 import { ClusterUnavailableError, IntegrityError, LifeboatError, StorageUnavailableError, UnsafeOperationError } from '../errors.js';
 import {
@@ -349,16 +348,12 @@ async function verifyReadBack(
 ): Promise<{ archiveBytes: number; archiveSha256: string }> {
   const mismatch = (what: string) =>
     new IntegrityError(`read-back of ${key} does not match what was written: ${what}`, 'the storage damaged the archive; check the disk or bucket, then run the save again');
-  const read = await readArchive(await repo.read(key), {
-    where: key,
-    signal,
-    onProgress,
-    consume: (bytes) => digestSnapshotBytes(bytes),
-  });
+  const read = await digestArchive(await repo.read(key), { where: key, signal, onProgress });
   if (read.archiveBytes !== written.archiveBytes) throw mismatch(`${read.archiveBytes} bytes, expected ${written.archiveBytes}`);
   if (written.archiveSha256 !== undefined && read.archiveSha256 !== written.archiveSha256) throw mismatch('archive SHA-256 differs');
-  if (!encodeManifest(read.entryManifest).equals(entryBytes)) throw mismatch('manifest.json differs');
-  const { bytes, sha256, trailer } = read.result;
+  if (!read.manifestBytes.equals(entryBytes)) throw mismatch('manifest.json differs');
+  if (read.snapshotName !== entry.snapshotName) throw mismatch(`the snapshot entry is named ${JSON.stringify(read.snapshotName)}`);
+  const { bytes, sha256, trailer } = read.snapshot;
   if (bytes !== entry.snapshotBytes || sha256 !== entry.snapshotSha256) throw mismatch('snapshot SHA-256 differs');
   if (!trailer || trailer.kvHash !== entry.kvHash) throw mismatch('KV hash differs');
   if (trailer.recordCount !== entry.keyCount) throw mismatch('record count differs');

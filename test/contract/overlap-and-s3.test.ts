@@ -11,7 +11,7 @@ import { snapshotStream, tempDir } from '../archive/helpers.js';
 import { runCli, spawnCli, startFakeMember } from '../archive/cli.js';
 import { startS3Server, type S3Server } from '../repo/s3-server.js';
 import { assertFailure, assertSuccess, singleJson, tinyRepository } from '../cli/contract.js';
-import { committedIds, startGatedMember } from './helpers.js';
+import { committedIds, fingerprint, incompressibleSnapshot, mountSmallDisk, startGatedMember } from './helpers.js';
 
 let work: { dir: string; cleanup: () => Promise<void> };
 let s3: S3Server | undefined;
@@ -115,5 +115,25 @@ test('a bucket deleted in the middle of a save ends it with exit 10 saying the b
   } finally {
     await member.close();
     await gone.stop();
+  }
+});
+
+test('a save to S3 whose spool directory fills up exits 14 naming the disk, uploads nothing and removes its spool file', { timeout: 120_000 }, async () => {
+  const bucket = await startS3Server('contract-spool');
+  const s3Flags = ['--repo', `s3://${bucket.bucket}/cron`, '--s3-endpoint', bucket.endpoint, '--s3-force-path-style'];
+  const disk = mountSmallDisk(work.dir, 128 * 1024);
+  const fake = await startFakeMember(() => ({ kind: 'serve', body: () => incompressibleSnapshot(600) }));
+  try {
+    const r = await runCli(['snapshot', 'save', '--endpoints', fake.url, ...s3Flags, '--spool-dir', disk.dir], S3_ENV);
+    assertFailure('save with a full spool disk', r, ExitCode.storageUnavailable, /no space left on device|ENOSPC/, /--spool-dir|free space/);
+    assert.deepEqual(fingerprint(disk.dir), {}, 'the spool file is removed');
+    const listed = await runCli(['snapshot', 'list', ...s3Flags, '--json'], S3_ENV);
+    assertSuccess('list', listed);
+    const doc = singleJson('list', listed, 'lifeboat.snapshot.list/v1');
+    assert.deepEqual([doc.snapshots, doc.incomplete], [[], []], 'nothing was uploaded');
+  } finally {
+    await fake.close();
+    disk.unmount();
+    await bucket.stop();
   }
 });

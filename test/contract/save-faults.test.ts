@@ -65,13 +65,15 @@ test('a save under --json onto a full disk prints one error document and exit 14
 
 test('a repository remounted read-only while the snapshot streams fails the save with exit 14 and commits nothing', async () => {
   const disk = mountSmallDisk(work.dir, 8 * 1024 * 1024);
-  const member = await startGatedMember(() => snapshotStream(3000), 64 * 1024);
+  // Held after 16 KiB: the save holds the lock, but zstd has not yet emitted a block, so the
+  // archive's temporary file is not open yet (Linux refuses to remount a file system read-only
+  // while a file on it is open for writing).
+  const member = await startGatedMember(() => snapshotStream(3000), 16 * 1024);
   try {
     const repoDir = join(disk.dir, 'repo');
     const { ids } = await tinyRepository(repoDir);
     const save = spawnCli(['snapshot', 'save', '--endpoints', member.url, '--repo', repoDir]);
     await member.held;
-    // The save holds the lock and is spooling outside the repository: nothing in it is open for writing.
     disk.readOnly();
     member.release();
     const r = await save.done;
@@ -91,24 +93,6 @@ test('a repository remounted read-only while the snapshot streams fails the save
     assert.equal(committedIds(repoDir).length, 2);
   } finally {
     await member.close();
-    disk.unmount();
-  }
-});
-
-test('a save whose spool directory is on a full disk exits with an error naming the disk and leaves the repository as it was', async () => {
-  const disk = mountSmallDisk(work.dir, 128 * 1024);
-  const fake = await startFakeMember(() => ({ kind: 'serve', body: () => incompressibleSnapshot(600) }));
-  try {
-    const repoDir = join(work.dir, 'spool-repo');
-    const { ids } = await tinyRepository(repoDir);
-    const before = fingerprint(repoDir);
-    const r = await runCli(['snapshot', 'save', '--endpoints', fake.url, '--repo', repoDir, '--spool-dir', disk.dir]);
-    assertFailure('save with a full spool disk', r, ExitCode.storageUnavailable, /no space left on device|ENOSPC/, /--spool-dir|free space/);
-    assert.deepEqual(fingerprint(repoDir), before);
-    assert.deepEqual(committedIds(repoDir), ids);
-    assert.deepEqual(fingerprint(disk.dir), {}, 'the spool file is removed');
-  } finally {
-    await fake.close();
     disk.unmount();
   }
 });

@@ -184,3 +184,18 @@ test('a snapshot path that is truncated, foreign or absent is refused with 13, 1
     assert.equal(existsSync(dataDir), false, `nothing is restored from ${path}`);
   }));
 });
+
+test('a repository with no snapshots left makes verify latest, restore latest and drill exit 10, so a CI drill cannot pass on nothing', async () => {
+  const repo = damaged('emptied', (s) => {
+    for (const f of readdirSync(s)) unlinkSync(join(s, f));
+  });
+  const dataDir = join(work.dir, 'from-nothing');
+  const runs: Array<[string, string[]]> = [
+    ['verify latest', ['snapshot', 'verify', 'latest', '--repo', repo]],
+    ['restore latest', ['snapshot', 'restore', 'latest', '--repo', repo, ...restoreFlags(dataDir)]],
+    ['drill', ['drill', '--repo', repo, '--members', '1']],
+  ];
+  const results = await Promise.all(runs.map(([, args]) => runCli(args, { TMPDIR: work.dir })));
+  results.forEach((r, i) => assertFailure(runs[i]![0], r, ExitCode.notFound, /no snapshots in/, /snapshot save/));
+  assert.equal(existsSync(dataDir), false);
+});

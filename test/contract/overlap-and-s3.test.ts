@@ -4,12 +4,14 @@
 // snapshot listed, after which the next run saves normally.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { ExitCode } from '../../src/errors.js';
 import { snapshotStream, tempDir } from '../archive/helpers.js';
 import { runCli, spawnCli, startFakeMember } from '../archive/cli.js';
 import { startS3Server, type S3Server } from '../repo/s3-server.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { assertFailure, assertSuccess, singleJson, tinyRepository } from '../cli/contract.js';
 import { committedIds, fingerprint, incompressibleSnapshot, mountSmallDisk, startGatedMember } from './helpers.js';
 
@@ -134,6 +136,29 @@ test('a save to S3 whose spool directory fills up exits 14 naming the disk, uplo
   } finally {
     await fake.close();
     disk.unmount();
+    await bucket.stop();
+  }
+});
+
+test('an S3 server killed while a restore downloads from it ends the restore with exit 14 and leaves no data directory', { timeout: 180_000 }, async () => {
+  const bucket = await startS3Server('contract-restore');
+  const s3Flags = ['--repo', `s3://${bucket.bucket}/prod`, '--s3-endpoint', bucket.endpoint, '--s3-force-path-style'];
+  // About 30 MiB, so the download is still running when the server dies.
+  const fake = await startFakeMember(() => ({ kind: 'serve', body: () => incompressibleSnapshot(30_000) }));
+  try {
+    assertSuccess('save', await runCli(['snapshot', 'save', '--endpoints', fake.url, ...s3Flags], S3_ENV));
+    const parent = join(work.dir, 'restore-target');
+    mkdirSync(parent);
+    const dataDir = join(parent, 'member');
+    const restore = spawnCli(['snapshot', 'restore', 'latest', ...s3Flags, '--name', 'a', '--initial-cluster', 'a=http://127.0.0.1:23801', '--initial-cluster-token', 'contract', '--data-dir', dataDir], S3_ENV);
+    await waitFor('the restore to start building its copy', () => readdirSync(parent).length > 0 || restore.proc.exitCode !== null, 120_000, 5);
+    await bucket.kill();
+    const r = await restore.done;
+    assertFailure('restore with S3 killed', r, ExitCode.storageUnavailable, /ECONNREFUSED|ECONNRESET|socket|unreachable|connect|aborted|terminated/i);
+    assert.equal(existsSync(dataDir), false, 'no data directory');
+    assert.deepEqual(readdirSync(parent), [], 'no half-built copy');
+  } finally {
+    await fake.close();
     await bucket.stop();
   }
 });

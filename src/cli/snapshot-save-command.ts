@@ -8,8 +8,7 @@ import { LifeboatError, UsageError } from '../errors.js';
 import { LifeboatClient } from '../client/lifeboat-client.js';
 import { DEFAULT_ENDPOINT, parseEndpoints } from '../client/endpoints.js';
 import { saveSnapshot, type SaveResult } from '../dr/save.js';
-import { writeMetricsFile } from '../dr/metrics-file.js';
-import { pruneRepository, type PruneResult } from '../dr/prune.js';
+import type { PruneResult } from '../dr/prune.js';
 import { validatePolicy } from '../repo/retention.js';
 import type { Repository } from '../repo/repository.js';
 import type { Manifest } from '../repo/manifest.js';
@@ -80,6 +79,7 @@ async function saveAction(ctx: ActionContext, flags: SaveFlags): Promise<void> {
       if (!ctx.json) printSaveResult(ctx, repo, result.manifest);
       let pruned: PruneResult | undefined;
       if (policy) {
+        const { pruneRepository } = await import('../dr/prune.js');
         try {
           pruned = await pruneRepository({ repo, policy, dryRun: false, signal: locked.signal });
         } catch (err) {
@@ -104,6 +104,7 @@ async function saveAction(ctx: ActionContext, flags: SaveFlags): Promise<void> {
   } finally {
     // A skipped run saved nothing: it must not look like a success to the alert on the last-success time.
     if (flags.metricsFile && !skipped) {
+      const { writeMetricsFile } = await import('../dr/metrics-file.js');
       await writeMetricsFile(flags.metricsFile, {
         command: 'snapshot save',
         exitCode,

@@ -75,6 +75,9 @@ class TarBodyTail extends Transform {
   }
 }
 
+/** How much the staged archive grows between two early write-backs. */
+const EARLY_FLUSH_BYTES = 32 * 1024 * 1024;
+
 /** Spool folders older than this were left by a killed run (no save runs this long) and are removed. */
 const STALE_SPOOL_MS = 24 * 3_600_000;
 
@@ -87,6 +90,12 @@ class TargetFileSink extends Writable {
   private position = 0;
   bytes = 0;
   target: SpoolTarget | undefined;
+  /**
+   * Write-back started as the file grows, so that the fsync before it is published waits for
+   * the last few MiB, not for the whole archive. Only a head start: publish() still fsyncs.
+   */
+  private flushing: Promise<void> = Promise.resolve();
+  private flushedAt = 0;
 
   constructor(private readonly open: () => Promise<SpoolTarget>) {
     super({ highWaterMark: 256 * 1024 });
@@ -99,13 +108,16 @@ class TargetFileSink extends Writable {
   override _final(callback: (error?: Error | null) => void): void {
     const handle = this.handle;
     this.handle = undefined;
-    (handle ? handle.close() : Promise.resolve()).then(() => callback(), callback);
+    this.flushing.then(() => handle?.close()).then(() => callback(), callback);
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     const handle = this.handle;
     this.handle = undefined;
-    (handle ? handle.close().catch(() => undefined) : Promise.resolve()).then(() => callback(error));
+    this.flushing
+      .catch(() => undefined)
+      .then(() => handle?.close().catch(() => undefined))
+      .then(() => callback(error));
   }
 
   private async writeAll(buffers: Buffer[]): Promise<void> {
@@ -123,6 +135,13 @@ class TargetFileSink extends Writable {
       let skip = bytesWritten;
       while (pending.length > 0 && skip >= pending[0]!.length) skip -= pending.shift()!.length;
       if (skip > 0) pending[0] = pending[0]!.subarray(skip);
+    }
+    if (this.bytes - this.flushedAt >= EARLY_FLUSH_BYTES) {
+      this.flushedAt = this.bytes;
+      const handle = this.handle;
+      // One at a time, never awaited here; a failure surfaces at the end of the stream.
+      this.flushing = this.flushing.then(() => handle.datasync());
+      this.flushing.catch(() => undefined);
     }
   }
 }

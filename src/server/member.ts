@@ -54,6 +54,9 @@ export interface MemberBoot {
 
 type WriteOutcome = { response: KvResponse };
 
+/** How long a Commit message may wait for an App to the same follower to carry it instead. */
+const COMMIT_DELAY_MS = 5;
+
 /** Most proposals waiting to apply before new ones are refused (etcd's maxGapBetweenApplyAndCommitIndex). */
 const MAX_PENDING_PROPOSALS = 5000;
 
@@ -85,6 +88,8 @@ export class Member implements MemberService {
   private holdPeerMessages = false;
   private pendingCompaction: { index: number; confState: ConfState } | undefined;
   private heldMessages: Message[] = [];
+  private readonly deferredCommits = new Map<string, Message>();
+  private commitTimer: NodeJS.Timeout | undefined;
   /** Counters for profiling the loop (logged at stop when LIFEBOAT_DEBUG_STATS is set). */
   private readonly stats = { readies: 0, saves: 0, saveMs: 0, entries: 0, messages: 0, writes: 0, writeMs: 0 };
   private resolveStopped!: (err: Error | undefined) => void;
@@ -279,10 +284,33 @@ export class Member implements MemberService {
   private send(messages: readonly Message[]): void {
     let plain: Message[] | undefined;
     for (const m of messages) {
-      if (m.type === MessageType.Snap) this.sendSnapshot(m);
-      else (plain ??= []).push(m);
+      if (m.type === MessageType.Snap) {
+        this.sendSnapshot(m);
+      } else if (m.type === MessageType.Commit) {
+        this.deferCommit(m);
+      } else {
+        // An App carries the commit index too, and covers everything a Commit sent before it would.
+        if (m.type === MessageType.App) this.deferredCommits.delete(m.to);
+        (plain ??= []).push(m);
+      }
     }
     if (plain) this.transport.send(plain);
+  }
+
+  /**
+   * Holds a Commit for up to COMMIT_DELAY_MS: under load the next Ready's App to that follower
+   * carries the commit anyway, and the Commit is dropped (at 1 in flight that spares each put two
+   * peer writes, two follower wake-ups and two WAL writes). A Commit is a hint that may be lost
+   * like any message (heartbeats repeat the commit), so holding or dropping it is always safe.
+   */
+  private deferCommit(m: Message): void {
+    this.deferredCommits.set(m.to, m);
+    this.commitTimer ??= setTimeout(() => {
+      this.commitTimer = undefined;
+      const due = [...this.deferredCommits.values()];
+      this.deferredCommits.clear();
+      if (!this.stopping && due.length > 0) this.transport.send(due);
+    }, COMMIT_DELAY_MS);
   }
 
   private onSoftState(leader: string, role: Role): void {
@@ -617,6 +645,7 @@ export class Member implements MemberService {
     if (this.stopping) return;
     this.stopping = true;
     if (this.ticker) clearInterval(this.ticker);
+    if (this.commitTimer) clearTimeout(this.commitTimer);
     if (process.env.LIFEBOAT_DEBUG_STATS) this.config.log(`loop stats: ${JSON.stringify({ ...this.stats, saveMs: Math.round(this.stats.saveMs) })}`);
     this.writes.failAll(() => new ServerStoppedError());
     this.changes.failAll(() => new ServerStoppedError());

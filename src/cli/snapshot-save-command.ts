@@ -45,7 +45,7 @@ export function registerSnapshotSaveCommand(parent: Command): void {
     .option('--include-uncommitted', 'with --from-data-dir: also apply log entries past the recorded commit index')
     .option('--compression-level <n>', `zstd level 1-19 (default ${DEFAULT_COMPRESSION_LEVEL})`)
     .option('--timeout <duration>', 'give up after this long (default: 5m plus 1s per MiB received, and 2m without data)')
-    .addOption(new Option('--spool-dir <dir>', 'where the compressed snapshot is staged before upload (default: the system temp dir)').env('LIFEBOAT_SPOOL_DIR'))
+    .addOption(new Option('--spool-dir <dir>', 'where the compressed snapshot is staged before an S3 upload (default: the system temp dir; a local repository stages it in place, beside its final name)').env('LIFEBOAT_SPOOL_DIR'))
     .option('--json', 'print one JSON summary on stdout')
     .option('--prune', 'after the snapshot is saved and verified, apply the --keep-* retention policy (as snapshot prune)')
     .addOption(new Option('--metrics-file <path>', "write a Prometheus textfile for node_exporter's textfile collector after the run").env('LIFEBOAT_METRICS_FILE'));

@@ -3,6 +3,8 @@
 // (`node bin/lifeboat snapshot save`) into a local repository: receive + verify every chunk +
 // zstd -3 + store + read back and verify everything. Peak RSS is the child's VmHWM.
 // Run after `npm run build`: node --import tsx bench/save-bench.ts [records] [runs] [random|mixed]
+// A/B on a busy machine: LIFEBOAT_BENCH_BINS=/old/bin/lifeboat,bin/lifeboat alternates the builds
+// run by run (same served snapshot), so a burst of load falls on both alike; one line per build.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -92,10 +94,10 @@ function serveFile(path: string): Promise<{ server: Server; url: string }> {
 }
 
 /** Runs the CLI once; resolves with its wall time, peak RSS (VmHWM, sampled) and JSON summary. */
-function runSave(url: string, repo: string): Promise<{ seconds: number; cpuSeconds: number; peakRssMiB: number; summary: Record<string, any> }> {
+function runSave(url: string, repo: string, bin = process.env.LIFEBOAT_BENCH_BIN ?? 'bin/lifeboat'): Promise<{ seconds: number; cpuSeconds: number; peakRssMiB: number; summary: Record<string, any> }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, [process.env.LIFEBOAT_BENCH_BIN ?? 'bin/lifeboat', 'snapshot', 'save', '--endpoints', url, '--repo', repo, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, 'snapshot', 'save', '--endpoints', url, '--repo', repo, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     let peakKiB = 0;
@@ -129,6 +131,11 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 /** The whole benchmark; the caller prints or tabulates the result. */
 export async function runSaveBench(records = 200_000, runs = 3, values: 'random' | 'mixed' = 'random'): Promise<SaveBenchResult> {
+  return (await runSaveBenchAB([process.env.LIFEBOAT_BENCH_BIN ?? 'bin/lifeboat'], records, runs, values))[0]!;
+}
+
+/** The benchmark for several builds of the CLI, taking turns run by run; one result per build, in order. */
+export async function runSaveBenchAB(bins: readonly string[], records = 200_000, runs = 3, values: 'random' | 'mixed' = 'random'): Promise<SaveBenchResult[]> {
   const dir = await mkdtemp(join(tmpdir(), 'lifeboat-save-bench-'));
   const snap = join(dir, 'source.snap');
   let server: Server | undefined;
@@ -136,11 +143,13 @@ export async function runSaveBench(records = 200_000, runs = 3, values: 'random'
     const snapshotBytes = await writeSnapshotFile(snap, records, values);
     const served = await serveFile(snap);
     server = served.server;
-    const results: Awaited<ReturnType<typeof runSave>>[] = [];
+    const byBin: Awaited<ReturnType<typeof runSave>>[][] = bins.map(() => []);
     for (let i = 0; i < runs; i++) {
-      const repo = join(dir, `repo-${i}`);
-      results.push(await runSave(served.url, repo));
-      await rm(repo, { recursive: true, force: true });
+      for (const [b, bin] of bins.entries()) {
+        const repo = join(dir, `repo-${i}-${b}`);
+        byBin[b]!.push(await runSave(served.url, repo, bin));
+        await rm(repo, { recursive: true, force: true });
+      }
     }
     let zstdCliSeconds: number | undefined;
     let zstdCliCpuSeconds: number | undefined;
@@ -151,25 +160,27 @@ export async function runSaveBench(records = 200_000, runs = 3, values: 'random'
       const [user, sys] = timed.stderr.trim().split(/\s+/).map(Number);
       if (Number.isFinite(user) && Number.isFinite(sys)) zstdCliCpuSeconds = user! + sys!;
     }
-    const last = results[results.length - 1]!.summary;
-    const seconds = median(results.map((r) => r.seconds));
-    return {
-      records,
-      values,
-      dataBytes: last.dataBytes,
-      snapshotBytes,
-      archiveBytes: last.archiveBytes,
-      seconds,
-      dataMBps: last.dataBytes / 1e6 / seconds,
-      peakRssMiB: median(results.map((r) => r.peakRssMiB)),
-      cpuSeconds: median(results.map((r) => r.cpuSeconds)),
-      streamMs: median(results.map((r) => r.summary.durations.streamMs)),
-      uploadMs: median(results.map((r) => r.summary.durations.uploadMs)),
-      verifyMs: median(results.map((r) => r.summary.durations.verifyMs)),
-      zstdCliSeconds,
-      zstdCliCpuSeconds,
-      runs: results.map((r) => ({ seconds: Math.round(r.seconds * 1000) / 1000, cpuSeconds: r.cpuSeconds, peakRssMiB: Math.round(r.peakRssMiB) })),
-    };
+    return byBin.map((results) => {
+      const last = results[results.length - 1]!.summary;
+      const seconds = median(results.map((r) => r.seconds));
+      return {
+        records,
+        values,
+        dataBytes: last.dataBytes,
+        snapshotBytes,
+        archiveBytes: last.archiveBytes,
+        seconds,
+        dataMBps: last.dataBytes / 1e6 / seconds,
+        peakRssMiB: median(results.map((r) => r.peakRssMiB)),
+        cpuSeconds: median(results.map((r) => r.cpuSeconds)),
+        streamMs: median(results.map((r) => r.summary.durations.streamMs)),
+        uploadMs: median(results.map((r) => r.summary.durations.uploadMs)),
+        verifyMs: median(results.map((r) => r.summary.durations.verifyMs)),
+        zstdCliSeconds,
+        zstdCliCpuSeconds,
+        runs: results.map((r) => ({ seconds: Math.round(r.seconds * 1000) / 1000, cpuSeconds: r.cpuSeconds, peakRssMiB: Math.round(r.peakRssMiB) })),
+      };
+    });
   } finally {
     server?.close();
     await rm(dir, { recursive: true, force: true });
@@ -180,10 +191,14 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const records = Number(process.argv[2] ?? 200_000);
   const runs = Number(process.argv[3] ?? 3);
   const values = (process.argv[4] ?? 'random') as 'random' | 'mixed';
-  const r = await runSaveBench(records, runs, values);
-  console.log(JSON.stringify(r, null, 2));
-  console.log(
-    `snapshot save, ${records} x 1 KiB (${values} values): ${r.seconds.toFixed(2)} s wall, ${r.dataMBps.toFixed(0)} MB/s of key-value data, ` +
-      `${r.cpuSeconds.toFixed(2)} CPU s, peak RSS ${r.peakRssMiB.toFixed(0)} MiB; zstd -3 alone ${r.zstdCliSeconds?.toFixed(2)} s (${r.zstdCliCpuSeconds?.toFixed(2)} CPU s); snapshot ${(r.snapshotBytes / 1e6).toFixed(0)} MB -> archive ${(r.archiveBytes / 1e6).toFixed(0)} MB`,
-  );
+  const bins = (process.env.LIFEBOAT_BENCH_BINS ?? process.env.LIFEBOAT_BENCH_BIN ?? 'bin/lifeboat').split(',');
+  const all = await runSaveBenchAB(bins, records, runs, values);
+  console.log(JSON.stringify(all.length === 1 ? all[0] : all, null, 2));
+  for (const [b, r] of all.entries()) {
+    console.log(
+      `${bins.length > 1 ? `${bins[b]}: ` : ''}snapshot save, ${records} x 1 KiB (${values} values): ${r.seconds.toFixed(2)} s wall, ${r.dataMBps.toFixed(1)} MB/s of key-value data, ` +
+        `${r.cpuSeconds.toFixed(2)} CPU s, peak RSS ${r.peakRssMiB.toFixed(0)} MiB; phases (median ms) stream ${r.streamMs}, store ${r.uploadMs}, read-back ${r.verifyMs}; ` +
+        `zstd -3 alone ${r.zstdCliSeconds?.toFixed(2)} s (${r.zstdCliCpuSeconds?.toFixed(2)} CPU s); snapshot ${(r.snapshotBytes / 1e6).toFixed(0)} MB -> archive ${(r.archiveBytes / 1e6).toFixed(0)} MB`,
+    );
+  }
 }

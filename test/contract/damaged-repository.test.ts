@@ -202,3 +202,24 @@ test('a repository with no snapshots left makes verify latest, restore latest an
   results.forEach((r, i) => assertFailure(runs[i]![0], r, ExitCode.notFound, /no snapshots in/, /snapshot save/));
   assert.equal(existsSync(dataDir), false);
 });
+
+test('a damaged repository marker is exit 13, and a directory that is not a repository is never written into (17 for save, 10 for list)', async () => {
+  const marker = damaged('bad-marker', () => {});
+  writeFileSync(join(marker, 'lifeboat-repo.json'), '{garbage');
+  const foreign = join(work.dir, 'someone-elses');
+  mkdirSync(foreign);
+  writeFileSync(join(foreign, 'notes.txt'), 'not a backup');
+  const before = { marker: fingerprint(marker), foreign: fingerprint(foreign) };
+  const dead = 'http://127.0.0.1:1';
+  const [list, save, foreignSave, foreignList] = await Promise.all([
+    runCli(['snapshot', 'list', '--repo', marker]),
+    runCli(['snapshot', 'save', '--endpoints', dead, '--repo', marker]),
+    runCli(['snapshot', 'save', '--endpoints', dead, '--repo', foreign]),
+    runCli(['snapshot', 'list', '--repo', foreign]),
+  ]);
+  assertFailure('list with a damaged marker', list, ExitCode.integrity, /marker .* is not valid JSON/, /--repo/);
+  assertFailure('save with a damaged marker', save, ExitCode.integrity, /marker .* is not valid JSON/);
+  assertFailure('save into a foreign directory', foreignSave, ExitCode.unsafe, /not empty and is not a Lifeboat repository/, /--repo/);
+  assertFailure('list of a foreign directory', foreignList, ExitCode.notFound, /no repository/);
+  assert.deepEqual({ marker: fingerprint(marker), foreign: fingerprint(foreign) }, before, 'neither directory was written');
+});

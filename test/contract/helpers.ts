@@ -4,7 +4,7 @@
 // in a directory so a test can say "nothing changed" exactly.
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -138,16 +138,6 @@ export function committedIds(repoDir: string): string[] {
   const dir = join(repoDir, 'snapshots');
   if (!statSync(dir, { throwIfNoEntry: false })) return [];
   return readdirSync(dir).filter((n) => n.endsWith('.json') && !n.startsWith('.')).map((n) => n.slice(0, -'.json'.length)).sort();
-}
-
-/** Makes `path` unwritable for this user: chmod for ordinary users, which root ignores, so root gets the immutable flag. */
-export function makeUnwritable(path: string): () => void {
-  if (process.getuid?.() !== 0) {
-    chmodSync(path, 0o555);
-    return () => chmodSync(path, 0o755);
-  }
-  execFileSync('chattr', ['+i', path], { stdio: 'pipe' });
-  return () => execFileSync('chattr', ['-i', path], { stdio: 'pipe' });
 }
 
 /** The standard restore flags for a one-member new cluster, with `dataDir`. */

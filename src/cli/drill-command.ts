@@ -56,6 +56,8 @@ export function registerDrillCommand(program: Command): void {
       } catch (err) {
         if (!(err instanceof LockSkipped)) throw err;
         log(`skipped: another run holds the lock on ${repo.url} (--on-locked skip)`);
+        // One document under --json, as a skipped save or prune prints; the drill report schema is kept for real drills.
+        if (ctx.json) printJson('lifeboat.drill/v1', { skipped: true, reason: 'another run holds the repository lock' });
         return;
       }
       const { report, error } = outcome;

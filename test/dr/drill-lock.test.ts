@@ -68,6 +68,9 @@ test('a drill while another run holds the repository lock exits 11 naming the ho
       const skipped = lifeboat(['drill', '--repo', root, '--on-locked', 'skip'], { TMPDIR: work });
       assert.equal(skipped.status, ExitCode.ok, skipped.stderr);
       assert.match(skipped.stderr, /skipped: another run holds the lock/);
+      const skippedJson = lifeboat(['drill', '--repo', root, '--on-locked', 'skip', '--json'], { TMPDIR: work });
+      assert.equal(skippedJson.status, ExitCode.ok, skippedJson.stderr);
+      assert.deepEqual(JSON.parse(skippedJson.stdout), { schema: 'lifeboat.drill/v1', skipped: true, reason: 'another run holds the repository lock' });
       assert.ok(!existsSync(join(root, 'drills')), 'no drill ran, so no report was stored');
       assert.deepEqual(readdirSync(work).filter((f) => f.startsWith('lifeboat-drill-')), [], 'no work directory is left');
     } finally {

@@ -7,7 +7,7 @@ import { resolve as resolvePath } from 'node:path';
 import { IntegrityError, NotFoundError, UsageError } from '../errors.js';
 import { parseManifest, type Manifest } from '../repo/manifest.js';
 import type { Repository } from '../repo/repository.js';
-import { archiveKey, isSnapshotId, manifestKey } from '../repo/snapshot-id.js';
+import { archiveKey, isSnapshotId, manifestKey, parseSnapshotId } from '../repo/snapshot-id.js';
 
 /** The last drill of a snapshot, as its report says. */
 export interface DrillSummary {
@@ -36,6 +36,8 @@ export interface Catalog {
   readonly problems: string[];
   /** Archive keys without a manifest: interrupted saves, never listed, removed by prune. */
   readonly incomplete: string[];
+  /** IDs whose manifest is there but could not be read (the damage behind some `problems`). */
+  readonly damaged: string[];
 }
 
 export interface ListOptions {
@@ -54,6 +56,7 @@ export async function listSnapshots(repo: Repository, options: ListOptions = {})
   const keys = new Set(objects.map((o) => o.key));
   const ids = objects.map((o) => MANIFEST_KEY.exec(o.key)?.[1]).filter((id): id is string => id !== undefined && isSnapshotId(id));
   const problems: string[] = [];
+  const damaged: string[] = [];
   const manifests = await mapLimited(ids, 8, async (id) => {
     try {
       return parseManifest(await repo.readSmall(manifestKey(id)), manifestKey(id), id);
@@ -64,6 +67,7 @@ export async function listSnapshots(repo: Repository, options: ListOptions = {})
       // would quietly pick an older snapshot and prune would judge an incomplete set.
       if (!(err instanceof IntegrityError)) throw err;
       problems.push(err.message);
+      damaged.push(id);
       return undefined;
     }
   });
@@ -87,7 +91,7 @@ export async function listSnapshots(repo: Repository, options: ListOptions = {})
   const incomplete = objects
     .map((o) => o.key)
     .filter((key) => ARCHIVE_KEY.test(key) && !keys.has(key.replace(ARCHIVE_KEY, 'snapshots/$1.json')));
-  return { snapshots, problems, incomplete };
+  return { snapshots, problems, incomplete, damaged: damaged.sort() };
 }
 
 /** What a `<id|latest|file>` argument points at. */
@@ -140,7 +144,7 @@ async function findInRepo(repo: Repository, ref: string, clusterId: string | und
     const present = (await repo.stat(manifest.archiveKey)) !== undefined;
     return { id: manifest.id, createdAt: new Date(manifest.createdAt), clusterId: manifest.clusterId, verified: true, manifest, archivePresent: present };
   }
-  const { snapshots } = await listSnapshots(repo, { drills: false });
+  const { snapshots, damaged } = await listSnapshots(repo, { drills: false });
   const candidates = snapshots.filter((s) => clusterId === undefined || s.clusterId === clusterId);
   const clusters = [...new Set(candidates.map((s) => s.clusterId))];
   if (options.oneCluster && clusters.length > 1) {
@@ -150,6 +154,7 @@ async function findInRepo(repo: Repository, ref: string, clusterId: string | und
     );
   }
   const newest = candidates[candidates.length - 1];
+  refuseDamagedNewer(repo, damaged, newest, clusterId);
   if (!newest) {
     throw new NotFoundError(
       `no snapshots${clusterId ? ` of cluster ${clusterId}` : ''} in ${repo.url}`,
@@ -157,6 +162,28 @@ async function findInRepo(repo: Repository, ref: string, clusterId: string | und
     );
   }
   return newest;
+}
+
+/**
+ * `latest` must never quietly mean an older snapshot: when the newest manifest (of the cluster
+ * asked for) cannot be read, the operator has to choose, knowing the newest backup is damaged.
+ */
+function refuseDamagedNewer(repo: Repository, damaged: readonly string[], newest: CatalogEntry | undefined, clusterId: string | undefined): void {
+  const newer = damaged.filter((id) => {
+    const parts = parseSnapshotId(id)!;
+    if (clusterId !== undefined && parts.clusterId !== clusterId) return false;
+    if (!newest) return true;
+    const t = parts.createdAt.getTime() - newest.createdAt.getTime();
+    return t > 0 || (t === 0 && id > newest.id);
+  });
+  const worst = newer[newer.length - 1];
+  if (worst === undefined) return;
+  throw new IntegrityError(
+    `the newest snapshot in ${repo.url}, ${worst}, has a damaged manifest, so "latest" cannot be trusted`,
+    newest
+      ? `inspect it with lifeboat snapshot list; to use the newest readable one, name it: ${newest.id}`
+      : 'inspect it with lifeboat snapshot list; no older readable snapshot exists',
+  );
 }
 
 /** The newest drill report per snapshot ID. */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ExitCode, LifeboatError, StorageUnavailableError } from '../../src/errors.js';
 import { LocalRepository } from '../../src/repo/local-repository.js';
@@ -62,6 +62,38 @@ test('a manifest that vanishes between listing and reading (a prune ran meanwhil
     const catalog = await listSnapshots(r.repo);
     assert.deepEqual(catalog.snapshots.map((s) => s.id), [r.ids[1]]);
     assert.deepEqual(catalog.problems, []);
+  } finally {
+    await r.cleanup();
+  }
+});
+
+test('a damaged newest manifest makes "latest" an integrity error naming it and the older one, never a quiet fallback', async () => {
+  const r = await repoWithTwoSnapshots('catalog-damaged-newest');
+  try {
+    await writeFile(join(r.repo.root, manifestKey(r.ids[1]!)), '{ not json');
+    await assert.rejects(resolveSnapshot(r.repo, 'latest'), (err: unknown) => {
+      assert.ok(err instanceof LifeboatError);
+      assert.equal(err.exitCode, ExitCode.integrity, err.message);
+      assert.match(err.message, new RegExp(r.ids[1]!));
+      assert.match(err.hint, new RegExp(r.ids[0]!));
+      return true;
+    });
+    // Named explicitly, the older snapshot is still usable, and the listing reports the damage.
+    const older = await resolveSnapshot(r.repo, r.ids[0]!);
+    assert.equal(older.kind === 'repo' && older.entry.id, r.ids[0]);
+    const catalog = await listSnapshots(r.repo);
+    assert.deepEqual(catalog.damaged, [r.ids[1]]);
+  } finally {
+    await r.cleanup();
+  }
+});
+
+test('a damaged manifest older than the newest readable snapshot does not block "latest"', async () => {
+  const r = await repoWithTwoSnapshots('catalog-damaged-older');
+  try {
+    await writeFile(join(r.repo.root, manifestKey(r.ids[0]!)), '{ not json');
+    const ref = await resolveSnapshot(r.repo, 'latest');
+    assert.equal(ref.kind === 'repo' && ref.entry.id, r.ids[1]);
   } finally {
     await r.cleanup();
   }

@@ -277,11 +277,19 @@ export class S3Repository implements Repository {
     // If-Match makes read-compare-delete one atomic step on AWS S3 (conditional deletes): the
     // delete fails with 412 when another run replaced the object after our read. A store that
     // ignores the header (s3rver, older S3-compatible servers) leaves the window of one round trip.
+    const remove = (ifMatch: string | undefined) =>
+      this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key), ...(ifMatch ? { IfMatch: ifMatch } : {}) }));
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key), ...(etag ? { IfMatch: etag } : {}) }));
+      try {
+        await remove(etag);
+      } catch (err) {
+        // A store that refuses conditional deletes outright gets the plain delete (the same window as one that ignores them).
+        if (!etag || (describeS3Error(err).code !== 'NotImplemented' && statusOf(err) !== 501)) throw err;
+        await remove(undefined);
+      }
       return true;
     } catch (err) {
-      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      const status = statusOf(err);
       if (status === 412 || status === 409) return false;
       if (isNotFound(err) && !isMissingBucket(err)) return false;
       this.fail(err, `cannot delete ${key} from`);
@@ -336,6 +344,10 @@ export class S3Repository implements Repository {
   private async putSmall(key: string, data: Buffer, extra: Partial<PutObjectCommandInput> = {}): Promise<void> {
     await this.client.send(new PutObjectCommand({ ...this.putParams(key), ...extra, Body: data, ContentLength: data.length }));
   }
+}
+
+function statusOf(err: unknown): number | undefined {
+  return (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
 }
 
 function isMissingBucket(err: unknown): boolean {

@@ -115,6 +115,17 @@ test('createExclusive creates once and then reports the object as taken', async 
   assert.equal(await r.stat('locks/lock.json'), undefined);
 });
 
+test('compareAndDelete deletes only an object that still holds exactly the expected bytes', async () => {
+  const r = repo('compare-and-delete');
+  assert.equal(await r.compareAndDelete('locks/lock.json', Buffer.from('stale')), false, 'nothing to delete');
+  await r.writeSmall('locks/lock.json', Buffer.from('fresh'));
+  assert.equal(await r.compareAndDelete('locks/lock.json', Buffer.from('stale')), false);
+  assert.equal((await r.readSmall('locks/lock.json')).toString(), 'fresh');
+  // s3rver ignores If-Match, so this exercises the compare and the delete, not the atomic condition AWS adds.
+  assert.equal(await r.compareAndDelete('locks/lock.json', Buffer.from('fresh')), true);
+  assert.equal(await r.stat('locks/lock.json'), undefined);
+});
+
 test('listing pages through more than one page of keys', async () => {
   const r = repo('paging');
   for (let batch = 0; batch < 1010; batch += 50) {

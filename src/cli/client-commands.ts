@@ -186,6 +186,8 @@ function registerMemberCommands(member: Command): void {
     .action(action(async (ctx, name: string, flags: ClientFlags & { peerUrls: string; learner?: boolean }) => {
       const peerURLs = flags.peerUrls.split(',').map((s) => s.trim()).filter(Boolean);
       if (peerURLs.length === 0) throw new UsageError('--peer-urls: no URL given', 'give URLs like http://10.0.0.4:2380');
+      const bad = peerURLs.find((u) => !isPeerUrl(u));
+      if (bad !== undefined) throw new UsageError(`--peer-urls: ${bad} is not an http://host:port URL`, 'give URLs like http://10.0.0.4:2380');
       const r = await withClient(ctx, flags, (c) => c.memberAdd(peerURLs, flags.learner === true));
       // What the new member needs to join: every member with its name (the new one's is ours to give).
       const initialCluster = r.members
@@ -311,4 +313,13 @@ function registerEndpointCommands(endpoint: Command): void {
       }
       return ExitCode.ok;
     }));
+}
+
+function isPeerUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '' && url.port !== '';
+  } catch {
+    return false;
+  }
 }

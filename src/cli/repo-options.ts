@@ -52,6 +52,9 @@ export function optionalRepositoryFromFlags(flags: RepoFlags): Repository | unde
     const name = '--' + (s3Flag ?? 's3ForcePathStyle').replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
     throw new UsageError(`${name} applies only to s3:// repositories, and --repo is ${flags.repo}`, 'drop the S3 flags or use --repo s3://bucket/prefix');
   }
+  if (flags.s3Endpoint !== undefined && !isHttpUrl(flags.s3Endpoint)) {
+    throw new UsageError(`--s3-endpoint ${flags.s3Endpoint} is not an http:// or https:// URL`, 'give the endpoint like https://minio.example.com:9000');
+  }
   if (flags.s3KmsKeyId && flags.s3Sse === 'AES256') {
     throw new UsageError('--s3-kms-key-id needs --s3-sse aws:kms, not AES256', 'use --s3-sse aws:kms with --s3-kms-key-id');
   }
@@ -64,4 +67,13 @@ export function optionalRepositoryFromFlags(flags: RepoFlags): Repository | unde
     storageClass: flags.s3StorageClass,
   };
   return openRepository(flags.repo, s3);
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
 }

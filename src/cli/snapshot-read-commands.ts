@@ -1,7 +1,7 @@
 // `snapshot list`, `snapshot inspect`, `snapshot dump`, `snapshot verify`: the read side.
 import type { Command } from 'commander';
 import { once } from 'node:events';
-import { ExitCode, IntegrityError, UsageError } from '../errors.js';
+import { ExitCode, IntegrityError, NotFoundError, UsageError } from '../errors.js';
 import { listSnapshots, resolveSnapshot, type CatalogEntry } from '../dr/catalog.js';
 import { dumpLine, dumpSnapshotRef, inspectSnapshotRef, verifyAll, verifySnapshotRef, type VerifyReport } from '../dr/verify.js';
 import type { KeyValueRecord } from '../kv/record.js';
@@ -22,6 +22,9 @@ export function registerSnapshotReadCommands(parent: Command): void {
     .option('--cluster <id>', 'only snapshots of this cluster ID')
     .option('--json', 'print JSON on stdout')
     .action(action(async (ctx, flags: ReadFlags) => {
+      if (flags.cluster !== undefined && !/^[0-9a-f]{16}$/.test(flags.cluster)) {
+        throw new UsageError(`--cluster ${flags.cluster} is not a cluster ID`, 'give the 16 hex digits shown in the cluster column of lifeboat snapshot list');
+      }
       const repo = repositoryFromFlags(flags);
       const catalog = await listSnapshots(repo);
       for (const problem of catalog.problems) log(`warning: ${problem}`);
@@ -32,7 +35,8 @@ export function registerSnapshotReadCommands(parent: Command): void {
         return;
       }
       if (snapshots.length === 0) {
-        log(`no snapshots in ${repo.url}`);
+        const others = catalog.snapshots.length;
+        log(flags.cluster && others > 0 ? `no snapshots of cluster ${flags.cluster} in ${repo.url} (it holds ${others} of other clusters)` : `no snapshots in ${repo.url}`);
         return;
       }
       const rows = snapshots.map((s) => [
@@ -66,6 +70,7 @@ export function registerSnapshotReadCommands(parent: Command): void {
 
   addRepoOptions(parent.command('dump').description('print every record as JSON lines (key and value base64) on stdout'))
     .argument('<snapshot>', 'a snapshot ID, "latest", or the path of an archive or snapshot file')
+    .option('--json', 'JSON lines on stdout (the only format; accepted so every command takes --json)')
     .action(action(async (ctx, ref: string, flags: ReadFlags) => {
       const repo = optionalRepositoryFromFlags(flags);
       const target = await resolveSnapshot(repo, ref);
@@ -96,6 +101,10 @@ export function registerSnapshotReadCommands(parent: Command): void {
       if (!flags.all && !ref) throw new UsageError('which snapshot? give an ID, "latest", a file, or --all', 'lifeboat snapshot verify latest --repo R');
       if (flags.all) {
         const repo = repositoryFromFlags(flags);
+        const listed = await listSnapshots(repo, { drills: false });
+        if (listed.snapshots.length === 0 && listed.problems.length === 0) {
+          throw new NotFoundError(`no snapshots in ${repo.url}`, 'take one with lifeboat snapshot save --endpoints URLS --repo ' + repo.url);
+        }
         const { outcomes, problems } = await verifyAll(repo, {
           signal: ctx.signal,
           onResult: (o) => log(o.error ? `FAILED ${o.entry.id}: ${o.error.message}` : `ok     ${o.entry.id} (${o.report!.summary.trailer.recordCount} keys, revision ${o.report!.header.revision})`),
@@ -109,7 +118,6 @@ export function registerSnapshotReadCommands(parent: Command): void {
             problems,
           });
         }
-        if (outcomes.length === 0 && problems.length === 0) log(`no snapshots in ${repo.url}`);
         const failures = failed.length + problems.length;
         if (failures === 0) return ExitCode.ok;
         const error = new IntegrityError(

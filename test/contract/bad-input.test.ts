@@ -92,6 +92,8 @@ test('snapshot list, inspect, dump, verify and prune: missing or contradictory a
     [['snapshot', 'prune', '--repo', repo, '--keep-within', '3'], /--keep-within/, /36h|7d/],
     [['snapshot', 'prune', '--repo', repo, '--keep-last', '1', '--on-locked', 'later'], /--on-locked/],
     [['snapshot', 'prune', '--repo', repo, '--keep-last', '1', '--lock-timeout', 'x'], /--lock-timeout/],
+    [['snapshot', 'list', '--repo', repo, '--cluster', 'zzz'], /--cluster zzz/],
+    [['snapshot', 'list', '--repo', 's3://lifeboat-test/x', '--s3-endpoint', 'notaurl'], /--s3-endpoint notaurl/],
   ]);
 });
 
@@ -126,6 +128,7 @@ test('client, member, endpoint, cluster, drill, demo and serve commands: bad arg
     [['get', 'k', ...e, '--limit', '-1'], /--limit/],
     [['del', ...e], /missing required argument 'key'/],
     [['member', 'add', 'n9', ...e], /--peer-urls/],
+    [['member', 'add', 'n9', '--peer-urls', 'notaurl', ...e], /--peer-urls: notaurl/],
     [['member', 'remove', 'zz', ...e], /member ID "zz"/, /member list/],
     [['member', 'promote', ...e], /missing required argument 'id'/],
     [['member', 'frob', ...e], /unknown command 'frob'/],
@@ -153,6 +156,7 @@ test('under --json a usage error is the one lifeboat.error/v1 document, for ever
     [['snapshot', 'save', '--repo', join(work.dir, 'json-save'), '--compression-level', '0'], /--compression-level/],
     [['snapshot', 'list'], /--repo is required/],
     [['snapshot', 'verify', '--repo', repo], /which snapshot/],
+    [['snapshot', 'dump', 'latest'], /--repo is required/],
     [['snapshot', 'prune', '--repo', repo, '--keep-last', 'x'], /--keep-last/],
     [['snapshot', 'restore', 'latest', '--repo', repo, ...restoreFlags(dataDir), '--mark-compacted'], /--bump-revision and --mark-compacted/],
     [['drill', '--repo', repo, '--members', '0'], /--members/],

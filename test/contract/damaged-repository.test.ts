@@ -118,6 +118,13 @@ test('a manifest that is not JSON, not a Lifeboat manifest, or names another sna
     writeFileSync(path, JSON.stringify(manifest));
   });
   await everyReadFails(escaping, newest, ExitCode.integrity, /archiveKey/);
+  // "latest" must not quietly mean the older snapshot when the newest manifest is unreadable.
+  const fallback = join(work.dir, 'from-latest-of-damaged');
+  for (const repo of [garbage, foreign]) {
+    assertFailure('verify latest', await runCli(['snapshot', 'verify', 'latest', '--repo', repo]), ExitCode.integrity, new RegExp(newest), new RegExp(older));
+    assertFailure('restore latest', await runCli(['snapshot', 'restore', 'latest', '--repo', repo, ...restoreFlags(fallback)]), ExitCode.integrity, new RegExp(newest));
+    assert.equal(existsSync(fallback), false, 'nothing was restored');
+  }
   for (const repo of [garbage, foreign, other]) {
     assertFailure('verify --all', await runCli(['snapshot', 'verify', '--all', '--repo', repo]), ExitCode.integrity, /failed verification/);
   }
@@ -188,13 +195,14 @@ test('a snapshot path that is truncated, foreign or absent is refused with 13, 1
   }));
 });
 
-test('a repository with no snapshots left makes verify latest, restore latest and drill exit 10, so a CI drill cannot pass on nothing', async () => {
+test('a repository with no snapshots left makes verify latest, verify --all, restore latest and drill exit 10, so a CI drill cannot pass on nothing', async () => {
   const repo = damaged('emptied', (s) => {
     for (const f of readdirSync(s)) unlinkSync(join(s, f));
   });
   const dataDir = join(work.dir, 'from-nothing');
   const runs: Array<[string, string[]]> = [
     ['verify latest', ['snapshot', 'verify', 'latest', '--repo', repo]],
+    ['verify --all', ['snapshot', 'verify', '--all', '--repo', repo]],
     ['restore latest', ['snapshot', 'restore', 'latest', '--repo', repo, ...restoreFlags(dataDir)]],
     ['drill', ['drill', '--repo', repo, '--members', '1']],
   ];

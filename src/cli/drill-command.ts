@@ -90,15 +90,27 @@ export function drillLock(
   repo: Repository,
   options: { onLocked: 'fail' | 'wait' | 'skip'; waitTimeoutMs?: number; signal: AbortSignal },
 ): NonNullable<DrillOptions['withLock']> {
+  let readOnly = false;
   return async (phase, work) => {
     if (phase === 'download') await repo.checkInitialized();
-    const lock = await acquireLock(repo, {
-      command: `lifeboat drill (${phase === 'download' ? 'downloading the snapshot' : 'storing its report'})`,
-      onLocked: phase === 'download' ? options.onLocked : 'wait',
-      waitTimeoutMs: options.waitTimeoutMs,
-      signal: options.signal,
-      warn: (line) => log(`warning: ${line}`),
-    });
+    if (readOnly) return work(options.signal);
+    let lock: Awaited<ReturnType<typeof acquireLock>>;
+    try {
+      lock = await acquireLock(repo, {
+        command: `lifeboat drill (${phase === 'download' ? 'downloading the snapshot' : 'storing its report'})`,
+        onLocked: phase === 'download' ? options.onLocked : 'wait',
+        waitTimeoutMs: options.waitTimeoutMs,
+        signal: options.signal,
+        warn: (line) => log(`warning: ${line}`),
+      });
+    } catch (err) {
+      // CI often drills with read-only access to the backups: the drill still proves the backup
+      // restorable; it only cannot keep a concurrent prune away, nor store its report.
+      if (!writeRefused(err)) throw err;
+      readOnly = true;
+      log(`warning: cannot take the lock on ${repo.url}, it refuses writes (${(err as Error).message}); drilling without it, so a prune running now could delete the snapshot mid-download`);
+      return work(options.signal);
+    }
     if (!lock) throw new LockSkipped();
     try {
       setMaxListeners(0, lock.lost);
@@ -107,6 +119,15 @@ export function drillLock(
       await lock.release().catch((err: Error) => log(`warning: could not release the lock on ${repo.url}: ${err.message}`));
     }
   };
+}
+
+/** True when the error (or one it wraps) says the storage refuses writes: read-only or access denied. */
+function writeRefused(err: unknown): boolean {
+  for (let e = err as { code?: string; name?: string; Code?: string; $metadata?: { httpStatusCode?: number }; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (e.code === 'EROFS' || e.code === 'EACCES' || e.code === 'EPERM') return true;
+    if (e.Code === 'AccessDenied' || e.name === 'AccessDenied' || e.$metadata?.httpStatusCode === 403) return true;
+  }
+  return false;
 }
 
 /** The report as a table for people. */

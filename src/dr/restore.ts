@@ -16,7 +16,8 @@ import type { Repository } from '../repo/repository.js';
 import { SnapshotParser, type SnapshotHeader, type SnapshotMember, type SnapshotTrailer } from '../snapshot/index.js';
 import { writeIdentity } from '../storage/identity.js';
 import { MemberStorage } from '../storage/member-storage.js';
-import { UnsafeOperationError, UsageError } from '../errors.js';
+import { StorageUnavailableError, UnsafeOperationError, UsageError } from '../errors.js';
+import { StorageFailedError } from '../storage/storage-failed-error.js';
 import { NodeFileSystem } from '../storage/node-file-system.js';
 import type { SnapshotRef } from './catalog.js';
 import { RecordChannel, fanOut } from './record-channel.js';
@@ -135,9 +136,10 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreR
         // Durable before it can go live: every file and directory of the member, synced at once.
         await syncTree(b.temp);
       } catch (err) {
-        b.channel.fail(err);
-        if (i === 0) firstFile.reject(err);
-        throw err;
+        const failure = writeError(err, b.target.dataDir);
+        b.channel.fail(failure);
+        if (i === 0) firstFile.reject(failure);
+        throw failure;
       }
     });
     const send = fanOut((shared ? builds.slice(0, 1) : builds).map((b) => b.channel));
@@ -244,5 +246,27 @@ function intoPlaceError(err: unknown, dataDir: string): unknown {
       { cause: err },
     );
   }
-  return err;
+  return writeError(err, dataDir);
+}
+
+const WRITE_HINTS: Record<string, string> = {
+  ENOSPC: 'the disk is full: free space there or choose another --data-dir, then run the restore again',
+  EDQUOT: 'the disk quota is exhausted: free space there or choose another --data-dir, then run the restore again',
+  EROFS: 'that file system is mounted read-only: choose a writable --data-dir, then run the restore again',
+  EACCES: 'this user may not write there: fix the permissions or choose another --data-dir, then run the restore again',
+  EPERM: 'the system refused the write (permissions, an immutable attribute?): fix it or choose another --data-dir, then run the restore again',
+  EIO: 'the disk reported an I/O error: check it (dmesg), or restore onto another disk',
+};
+
+/**
+ * A failure to write the member's files is the target's storage refusing (exit 14), said for a
+ * restore: there is no member to restart, and nothing was left at --data-dir.
+ */
+function writeError(err: unknown, dataDir: string): unknown {
+  const cause = err instanceof StorageFailedError ? err.cause : err;
+  const code = err instanceof StorageFailedError ? err.code : (cause as NodeJS.ErrnoException | undefined)?.code;
+  const hint = code === undefined ? undefined : WRITE_HINTS[code];
+  if (hint === undefined) return err;
+  const detail = cause instanceof Error ? cause.message : String(cause);
+  return new StorageUnavailableError(`cannot write the restored member for --data-dir ${dataDir}: ${detail}`, `${hint}; nothing was restored`, { cause: err });
 }

@@ -4,7 +4,8 @@
 // in a directory so a test can say "nothing changed" exactly.
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -20,6 +21,26 @@ export function incompressibleSnapshot(count: number, valueBytes = 1024, revisio
     }
   }
   return encodeSnapshot(header(count, revision), recs(), { chunkBytes: 16 * 1024 });
+}
+
+/**
+ * Test options for the disk-fault tests: they mount a small tmpfs, which needs root and the
+ * mount capability (CI runs as root). Where mounting is not permitted, those tests are reported
+ * as skipped with this reason rather than failing for a reason unrelated to the product.
+ */
+export const DISK_FAULTS: { skip?: string } = probeMount();
+
+function probeMount(): { skip?: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'lifeboat-mount-probe-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir], { stdio: 'pipe' });
+    execFileSync('umount', [dir], { stdio: 'pipe' });
+    return {};
+  } catch (err) {
+    return { skip: `mounting a small tmpfs is not permitted here (${(err as Error).message.split('\n')[0]})` };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /**

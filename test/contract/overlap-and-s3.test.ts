@@ -13,7 +13,7 @@ import { runCli, spawnCli, startFakeMember } from '../archive/cli.js';
 import { startS3Server, type S3Server } from '../repo/s3-server.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { assertFailure, assertSuccess, singleJson, tinyRepository } from '../cli/contract.js';
-import { committedIds, fingerprint, incompressibleSnapshot, mountSmallDisk, startGatedMember } from './helpers.js';
+import { DISK_FAULTS, committedIds, fingerprint, incompressibleSnapshot, mountSmallDisk, startGatedMember } from './helpers.js';
 
 let work: { dir: string; cleanup: () => Promise<void> };
 let s3: S3Server | undefined;
@@ -120,7 +120,7 @@ test('a bucket deleted in the middle of a save ends it with exit 10 saying the b
   }
 });
 
-test('a save to S3 whose spool directory fills up exits 14 naming the disk, uploads nothing and removes its spool file', { timeout: 120_000 }, async () => {
+test('a save to S3 whose spool directory fills up exits 14 naming the disk, uploads nothing and removes its spool file', { ...DISK_FAULTS, timeout: 120_000 }, async () => {
   const bucket = await startS3Server('contract-spool');
   const s3Flags = ['--repo', `s3://${bucket.bucket}/cron`, '--s3-endpoint', bucket.endpoint, '--s3-force-path-style'];
   const disk = mountSmallDisk(work.dir, 128 * 1024);

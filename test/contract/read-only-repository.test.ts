@@ -9,7 +9,7 @@ import { ExitCode } from '../../src/errors.js';
 import { tempDir } from '../archive/helpers.js';
 import { runCli } from '../archive/cli.js';
 import { assertFailure, assertSuccess, singleJson, tinyRepository } from '../cli/contract.js';
-import { fingerprint, mountSmallDisk, restoreFlags, type SmallDisk } from './helpers.js';
+import { DISK_FAULTS, fingerprint, mountSmallDisk, restoreFlags, type SmallDisk } from './helpers.js';
 
 let work: { dir: string; cleanup: () => Promise<void> };
 let disk: SmallDisk;
@@ -18,6 +18,7 @@ let ids: string[];
 let original: Record<string, string>;
 
 before(async () => {
+  if (DISK_FAULTS.skip) return;
   work = await tempDir('contract-read-only');
   const staging = join(work.dir, 'staging');
   ids = (await tinyRepository(staging, 2)).ids;
@@ -33,7 +34,7 @@ after(async () => {
   await work?.cleanup();
 });
 
-test('list, inspect, dump, verify --all and restore all work from a read-only repository', async () => {
+test('list, inspect, dump, verify --all and restore all work from a read-only repository', DISK_FAULTS, async () => {
   const dataDir = join(work.dir, 'restored');
   const [list, inspect, dump, verify, restore] = await Promise.all([
     runCli(['snapshot', 'list', '--repo', repoDir, '--json']),
@@ -52,8 +53,19 @@ test('list, inspect, dump, verify --all and restore all work from a read-only re
   assert.deepEqual(fingerprint(repoDir), original);
 });
 
-test('prune on a read-only repository is refused with exit 14 and deletes nothing', async () => {
+test('prune on a read-only repository is refused with exit 14 and deletes nothing', DISK_FAULTS, async () => {
   const r = await runCli(['snapshot', 'prune', '--repo', repoDir, '--keep-last', '1']);
   assertFailure('prune', r, ExitCode.storageUnavailable, /read-only file system \(EROFS\)/, /remount it read-write/);
+  assert.deepEqual(fingerprint(repoDir), original);
+});
+
+test('a drill from a read-only repository proves the backup restorable and warns that it could neither lock nor store its report', { ...DISK_FAULTS, timeout: 240_000 }, async () => {
+  const r = await runCli(['drill', '--repo', repoDir, '--members', '1', '--json'], { TMPDIR: work.dir });
+  assertSuccess('drill', r);
+  const report = singleJson('drill', r, 'lifeboat.drill/v1');
+  assert.equal(report.result, 'pass');
+  assert.equal(report.snapshotId, ids[1]);
+  assert.match(r.stderr, /cannot take the lock .*refuses writes/);
+  assert.match(r.stderr, /could not store the drill report/);
   assert.deepEqual(fingerprint(repoDir), original);
 });

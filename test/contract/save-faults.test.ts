@@ -10,7 +10,7 @@ import { ExitCode } from '../../src/errors.js';
 import { snapshotStream, tempDir } from '../archive/helpers.js';
 import { runCli, spawnCli, startFakeMember } from '../archive/cli.js';
 import { assertFailure, assertSuccess, singleJson, tinyRepository } from '../cli/contract.js';
-import { committedIds, fingerprint, incompressibleSnapshot, mountSmallDisk, startGatedMember } from './helpers.js';
+import { DISK_FAULTS, committedIds, fingerprint, incompressibleSnapshot, mountSmallDisk, startGatedMember } from './helpers.js';
 
 let work: { dir: string; cleanup: () => Promise<void> };
 
@@ -22,7 +22,7 @@ after(async () => {
   await work?.cleanup();
 });
 
-test('a save onto a full disk exits 14 saying so, and the repository keeps exactly what it had', async () => {
+test('a save onto a full disk exits 14 saying so, and the repository keeps exactly what it had', DISK_FAULTS, async () => {
   const disk = mountSmallDisk(work.dir, 256 * 1024);
   const fake = await startFakeMember(() => ({ kind: 'serve', body: () => incompressibleSnapshot(600) }));
   try {
@@ -48,7 +48,7 @@ test('a save onto a full disk exits 14 saying so, and the repository keeps exact
   }
 });
 
-test('a save under --json onto a full disk prints one error document and exit 14', async () => {
+test('a save under --json onto a full disk prints one error document and exit 14', DISK_FAULTS, async () => {
   const disk = mountSmallDisk(work.dir, 128 * 1024);
   const fake = await startFakeMember(() => ({ kind: 'serve', body: () => incompressibleSnapshot(300) }));
   try {
@@ -64,7 +64,7 @@ test('a save under --json onto a full disk prints one error document and exit 14
   }
 });
 
-test('a repository remounted read-only while the snapshot streams fails the save with exit 14 and commits nothing', async () => {
+test('a repository remounted read-only while the snapshot streams fails the save with exit 14 and commits nothing', DISK_FAULTS, async () => {
   const disk = mountSmallDisk(work.dir, 8 * 1024 * 1024);
   // Held after 16 KiB: the save holds the lock, but zstd has not yet emitted a block, so the
   // archive's temporary file is not open yet (Linux refuses to remount a file system read-only
@@ -103,7 +103,7 @@ function usedBytes(dir: string): number {
   return Number(execFileSync('df', ['--output=used', '-B1', dir]).toString().trim().split('\n')[1]);
 }
 
-test('a disk with room for the archive but not for its manifest fails the save with exit 14 and removes the archive', async () => {
+test('a disk with room for the archive but not for its manifest fails the save with exit 14 and removes the archive', DISK_FAULTS, async () => {
   const fake = await startFakeMember(() => ({ kind: 'serve', body: () => snapshotStream(4000, 5000) }));
   try {
     // First measure what one good save of this snapshot takes on a roomy disk of the same kind.

@@ -31,6 +31,9 @@ export function registerClusterCommand(parent: Command): void {
       if (!Number.isInteger(members)) throw new UsageError(`--members: "${flags.members}" is not a number`, 'use --members 3');
       const basePort = flags.basePort === undefined ? undefined : Number(flags.basePort);
       if (basePort !== undefined && !Number.isInteger(basePort)) throw new UsageError(`--base-port: "${flags.basePort}" is not a port`, 'use --base-port 2379');
+      if (flags.snapshotCount !== undefined && !/^[1-9]\d*$/.test(flags.snapshotCount)) {
+        throw new UsageError(`--snapshot-count: "${flags.snapshotCount}" is not a positive whole number`, 'use --snapshot-count 10000, or leave it out for the default');
+      }
       const { planLocalCluster, startLocalCluster } = await import('../client/local-cluster.js');
       const plan = await planLocalCluster({ members, dataRoot: flags.dataRoot, basePort });
       log(`starting ${members} member(s) under ${plan.dataRoot} ...`);

@@ -12,6 +12,7 @@ import { addLockOptions, type LockFlags } from './lock-options.js';
 import { formatDuration, log, printJson, renderTable } from './output.js';
 import { addRepoOptions, repositoryFromFlags, type RepoFlags } from './repo-options.js';
 import { action } from './run-action.js';
+import { clusterIdFlag } from './flag-values.js';
 
 interface DrillFlags extends RepoFlags, LockFlags {
   readonly snapshot: string;
@@ -43,6 +44,7 @@ export function registerDrillCommand(program: Command): void {
       if (!Number.isInteger(members) || members < 1 || members > 7) {
         throw new UsageError(`--members must be a whole number from 1 to 7, got "${flags.members}"`, 'for example --members 3');
       }
+      const cluster = clusterIdFlag(flags.cluster);
       const onLocked = parseOnLocked(flags.onLocked ?? 'fail');
       const waitTimeoutMs = flags.lockTimeout === undefined ? undefined : parseDuration(flags.lockTimeout, '--lock-timeout');
       // Loaded here, not at the top: every `lifeboat` start (a member's `serve` too) would pay for them.
@@ -52,7 +54,7 @@ export function registerDrillCommand(program: Command): void {
       const withLock = drillLock(repo, { onLocked, waitTimeoutMs, signal: ctx.signal });
       let outcome;
       try {
-        outcome = await runDrill({ repo, snapshot: flags.snapshot, cluster: flags.cluster, members, assertions, keepOnFailure: flags.keepOnFailure, signal: ctx.signal, log, withLock });
+        outcome = await runDrill({ repo, snapshot: flags.snapshot, cluster, members, assertions, keepOnFailure: flags.keepOnFailure, signal: ctx.signal, log, withLock });
       } catch (err) {
         if (!(err instanceof LockSkipped)) throw err;
         log(`skipped: another run holds the lock on ${repo.url} (--on-locked skip)`);

@@ -6,6 +6,7 @@ import { listSnapshots, resolveSnapshot, type CatalogEntry } from '../dr/catalog
 import { dumpLine, dumpSnapshotRef, inspectSnapshotRef, verifyAll, verifySnapshotRef, type VerifyReport } from '../dr/verify.js';
 import type { KeyValueRecord } from '../kv/record.js';
 import { action } from './run-action.js';
+import { clusterIdFlag } from './flag-values.js';
 import { formatBytes, log, printJson, renderTable } from './output.js';
 import { createProgress } from './progress.js';
 import { addRepoOptions, optionalRepositoryFromFlags, repositoryFromFlags, type RepoFlags } from './repo-options.js';
@@ -22,9 +23,7 @@ export function registerSnapshotReadCommands(parent: Command): void {
     .option('--cluster <id>', 'only snapshots of this cluster ID')
     .option('--json', 'print JSON on stdout')
     .action(action(async (ctx, flags: ReadFlags) => {
-      if (flags.cluster !== undefined && !/^[0-9a-f]{16}$/.test(flags.cluster)) {
-        throw new UsageError(`--cluster ${flags.cluster} is not a cluster ID`, 'give the 16 hex digits shown in the cluster column of lifeboat snapshot list');
-      }
+      clusterIdFlag(flags.cluster);
       const repo = repositoryFromFlags(flags);
       const catalog = await listSnapshots(repo);
       for (const problem of catalog.problems) log(`warning: ${problem}`);

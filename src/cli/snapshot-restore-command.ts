@@ -7,6 +7,7 @@ import type { RestoreResult } from '../dr/restore.js';
 import { log, printJson, renderTable } from './output.js';
 import { createProgress } from './progress.js';
 import { addRepoOptions, optionalRepositoryFromFlags, type RepoFlags } from './repo-options.js';
+import { clusterIdFlag } from './flag-values.js';
 import { action } from './run-action.js';
 
 interface RestoreFlags extends RepoFlags {
@@ -49,6 +50,7 @@ export function registerSnapshotRestoreCommand(parent: Command): void {
         import('../dr/verify.js'),
       ]);
       const name = required(flags.name, '--name');
+      clusterIdFlag(flags.cluster);
       const dataDir = required(flags.dataDir, '--data-dir');
       const plan = planRestore({
         initialCluster: required(flags.initialCluster, '--initial-cluster'),

@@ -116,6 +116,7 @@ test('snapshot restore: missing flags, a name outside the new cluster, bad URLs 
     [[...base, ...flags, '--mark-compacted'], /--bump-revision and --mark-compacted go together/],
     [[...base, ...flags, '--bump-revision', '-5', '--mark-compacted'], /--bump-revision/],
     [[...base, ...flags, '--initial-advertise-peer-urls', 'http://127.0.0.1:9'], /--initial-advertise-peer-urls .* does not match/],
+    [[...base, ...flags, '--cluster', 'nothex'], /--cluster nothex/],
     [['snapshot', 'restore', ...flags], /missing required argument 'snapshot'/],
   ]);
 });
@@ -139,6 +140,8 @@ test('client, member, endpoint, cluster, drill, demo and serve commands: bad arg
     [['cluster', 'up', '--members', '1', '--data-root', dataRoot, '--base-port', '99999'], /--base-port/],
     [['drill', '--repo', repo, '--members', '0'], /--members/],
     [['drill', '--repo', repo, '--members', 'abc'], /--members/],
+    [['drill', '--repo', repo, '--cluster', 'nothex'], /--cluster nothex/],
+    [['cluster', 'up', '--members', '1', '--data-root', dataRoot, '--snapshot-count', 'abc'], /--snapshot-count/],
     [['drill', '--repo', repo, '--assert', join(work.dir, 'no-such-assertions.json')], /--assert/],
     [['drill'], /--repo is required/],
     [['demo', '--keys', 'abc'], /--keys/],

@@ -20,3 +20,10 @@ test('an encoder told to yield every so many bytes gives the event loop turns wh
   assert.ok(turns >= 30, `the loop turned ${turns} times`);
   assert.ok(sliced.equals(plain), 'slicing changes no byte');
 });
+
+test('an encoder told to idle between slices finishes and writes the same bytes as one that never idles', async () => {
+  const count = 600;
+  const plain = await collect(encodeSnapshot(sampleHeader(count), makeRecords(count, 1024)));
+  const paced = await collect(encodeSnapshot(sampleHeader(count), makeRecords(count, 1024), { yieldEveryBytes: 16 * 1024, idleRatio: 1 }));
+  assert.ok(paced.equals(plain), 'pacing changes no byte');
+});

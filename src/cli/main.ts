@@ -2,33 +2,48 @@
 import { Command, CommanderError } from 'commander';
 import { ExitCode, UsageError } from '../errors.js';
 import { reportFailure } from './run-action.js';
-import { registerServeCommand } from './serve-command.js';
-import { registerClientCommands } from './client-commands.js';
-import { registerClusterCommand } from './cluster-command.js';
-import { registerSnapshotSaveCommand } from './snapshot-save-command.js';
-import { registerSnapshotReadCommands } from './snapshot-read-commands.js';
-import { registerSnapshotRestoreCommand } from './snapshot-restore-command.js';
-import { registerSnapshotPruneCommand } from './snapshot-prune-command.js';
-import { registerDrillCommand } from './drill-command.js';
-import { registerDemoCommand } from './demo-command.js';
 import { VERSION } from '../version.js';
 
-/** Builds the whole program; exported for tests that parse without spawning. */
-export function buildProgram(): Command {
+/**
+ * The command groups, in help order, each loaded only when needed: every `lifeboat` start (each
+ * member's `serve`, each restore of a drill) would otherwise import every command's modules.
+ */
+const GROUPS: ReadonlyArray<{ words: readonly string[]; register: (program: Command) => Promise<void> }> = [
+  { words: ['serve'], register: async (p) => (await import('./serve-command.js')).registerServeCommand(p) },
+  { words: ['put', 'get', 'del', 'member', 'endpoint'], register: async (p) => (await import('./client-commands.js')).registerClientCommands(p) },
+  { words: ['cluster'], register: async (p) => (await import('./cluster-command.js')).registerClusterCommand(p) },
+  { words: ['snapshot'], register: registerSnapshotCommands },
+  { words: ['drill'], register: async (p) => (await import('./drill-command.js')).registerDrillCommand(p) },
+  { words: ['demo'], register: async (p) => (await import('./demo-command.js')).registerDemoCommand(p) },
+];
+
+async function registerSnapshotCommands(program: Command): Promise<void> {
+  const [save, read, restore, prune] = await Promise.all([
+    import('./snapshot-save-command.js'),
+    import('./snapshot-read-commands.js'),
+    import('./snapshot-restore-command.js'),
+    import('./snapshot-prune-command.js'),
+  ]);
+  const snapshot = program.command('snapshot').description('save, list, inspect, dump, verify, prune and restore snapshots');
+  save.registerSnapshotSaveCommand(snapshot);
+  read.registerSnapshotReadCommands(snapshot);
+  restore.registerSnapshotRestoreCommand(snapshot);
+  prune.registerSnapshotPruneCommand(snapshot);
+}
+
+/**
+ * Builds the program: with `argv`, only the group its first word names (none for --version;
+ * all of them for help, a typo's suggestions, or no command at all).
+ */
+export async function buildProgram(argv?: readonly string[]): Promise<Command> {
   const program = new Command('lifeboat')
     .description('Backup, restore and disaster recovery for a Raft key-value store')
     .version(VERSION)
     .exitOverride();
-  registerServeCommand(program);
-  registerClientCommands(program);
-  registerClusterCommand(program);
-  const snapshot = program.command('snapshot').description('save, list, inspect, dump, verify, prune and restore snapshots');
-  registerSnapshotSaveCommand(snapshot);
-  registerSnapshotReadCommands(snapshot);
-  registerSnapshotRestoreCommand(snapshot);
-  registerSnapshotPruneCommand(snapshot);
-  registerDrillCommand(program);
-  registerDemoCommand(program);
+  const word = argv?.slice(2).find((a) => !a.startsWith('-'));
+  const named = GROUPS.find((g) => word !== undefined && g.words.includes(word));
+  const versionOnly = word === undefined && argv !== undefined && argv.length > 2 && argv.slice(2).every((a) => a === '--version' || a === '-V');
+  for (const group of named ? [named] : versionOnly ? [] : GROUPS) await group.register(program);
   for (const command of walk(program)) {
     // Subcommands inherit exitOverride so usage errors come back to main() as exit code 2.
     command.exitOverride();
@@ -84,7 +99,7 @@ function wantsJson(argv: string[]): boolean {
 /** Entry point used by bin/lifeboat. */
 export async function main(argv: string[]): Promise<void> {
   silenceSdkNodeVersionWarning();
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { DrillFailedError, UsageError } from '../errors.js';
 import { printReport } from './drill-command.js';
-import { log } from './output.js';
+import { log, printJson } from './output.js';
 import { action } from './run-action.js';
 
 interface DemoFlags {
@@ -17,13 +17,15 @@ export function registerDemoCommand(program: Command): void {
     .description('start a local 3-member cluster, load sample data, save, verify and drill a snapshot, stop everything')
     .option('--backup-dir <dir>', 'where the snapshot is saved', 'lifeboat-backups')
     .option('--keys <n>', 'how many sample keys to load', '3000')
+    .option('--json', 'print the result (the snapshot and its drill report) as JSON on stdout')
     .action(
       action(async (ctx, flags: DemoFlags) => {
         const keys = Number(flags.keys);
         if (!/^\d+$/.test(flags.keys) || keys < 1) throw new UsageError(`--keys must be a whole number of at least 1, got "${flags.keys}"`, 'for example --keys 3000');
         const { runDemo } = await import('../dr/demo.js');
-        const { drill } = await runDemo({ backupDir: flags.backupDir, keys, signal: ctx.signal, log });
-        printReport(drill.report);
+        const { manifest, drill } = await runDemo({ backupDir: flags.backupDir, keys, signal: ctx.signal, log });
+        if (ctx.json) printJson('lifeboat.demo/v1', { backupDir: flags.backupDir, snapshotId: manifest.id, keys: manifest.keyCount, drill: drill.report });
+        else printReport(drill.report);
         if (drill.error) throw drill.error;
         if (drill.report.result !== 'pass') {
           throw new DrillFailedError('the demo drill failed', 'see the checks above; run npm test to find what broke');

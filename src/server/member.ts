@@ -23,6 +23,7 @@ import { PeerTransport } from '../transport/peer-transport.js';
 import type { SnapshotHeader } from '../snapshot/header.js';
 import type { Durability } from './durability.js';
 import { StorageDurability } from './storage-adapter.js';
+import { PeerTraffic } from './peer-traffic.js';
 import { decodeEntry, encodeAttributesEntry, encodeKvEntry } from './entry-envelope.js';
 import type { MemberConfig } from './member-config.js';
 import type { MemberInfo, MemberService, MemberStatus, ReadRequest, ResponseHeaderInfo } from './member-service.js';
@@ -54,9 +55,6 @@ export interface MemberBoot {
 
 type WriteOutcome = { response: KvResponse };
 
-/** How long a Commit message may wait for an App to the same follower to carry it instead. */
-const COMMIT_DELAY_MS = 5;
-
 /** Most proposals waiting to apply before new ones are refused (etcd's maxGapBetweenApplyAndCommitIndex). */
 const MAX_PENDING_PROPOSALS = 5000;
 
@@ -85,11 +83,8 @@ export class Member implements MemberService {
   private readonly requestPrefix: number;
   private requestSeq: number;
   private publishedTerm = -1;
-  private holdPeerMessages = false;
   private pendingCompaction: { index: number; confState: ConfState } | undefined;
-  private heldMessages: Message[] = [];
-  private readonly deferredCommits = new Map<string, Message>();
-  private commitTimer: NodeJS.Timeout | undefined;
+  private readonly peers: PeerTraffic;
   /** Counters for profiling the loop (logged at stop when LIFEBOAT_DEBUG_STATS is set). */
   private readonly stats = { readies: 0, saves: 0, saveMs: 0, entries: 0, messages: 0, writes: 0, writeMs: 0 };
   private resolveStopped!: (err: Error | undefined) => void;
@@ -142,7 +137,7 @@ export class Member implements MemberService {
       memberId: config.memberId,
       listenUrls: config.listenPeerUrls,
       handlers: {
-        onMessages: (ms) => this.onPeerMessages(ms),
+        onMessages: (ms) => this.peers.receive(ms),
         onSnapshot: (m, data) => this.onPeerSnapshot(m, data),
         onUnreachable: (id) => {
           if (!this.stopping) this.raft.reportUnreachable(id);
@@ -153,6 +148,7 @@ export class Member implements MemberService {
         log: (l) => config.log(l),
       },
     });
+    this.peers = new PeerTraffic(this.transport, { deliver: (ms) => this.deliver(ms), sendSnapshot: (m) => this.sendSnapshot(m) });
     this.changes = new MembershipChanges({
       raft: this.raft,
       transport: this.transport,
@@ -225,19 +221,17 @@ export class Member implements MemberService {
       this.reads.flush();
       while (!this.stopping && this.raft.hasReady()) {
         const rd = this.raft.ready();
-        // While a Ready is handled (its fsync runs off the event loop), peer messages wait: a
-        // leader must not count an ack toward a commit before its own copy is durable, and raft
-        // sees the network only between Readies, as with a synchronous loop.
-        this.holdPeerMessages = true;
+        // Peer messages wait while a Ready is handled (see peer-traffic.ts).
+        this.peers.setHolding(true);
         try {
           await this.handleReady(rd);
           if (this.stopping) return;
           this.raft.advance(rd);
         } finally {
-          this.holdPeerMessages = false;
+          this.peers.setHolding(false);
         }
         this.reads.onApplied(this.applied);
-        this.stepHeldMessages();
+        this.peers.deliverHeld();
       }
     } catch (err) {
       this.fail(err as Error);
@@ -254,7 +248,7 @@ export class Member implements MemberService {
     // It is safe because no follower ack is stepped (so nothing counts this member's copy toward a
     // commit) until the leader's own fsync has returned: peer messages are held meanwhile.
     const sendFirst = this.role === Role.Leader;
-    if (sendFirst && rd.messages.length > 0) this.send(rd.messages);
+    if (sendFirst && rd.messages.length > 0) this.peers.send(rd.messages);
     // 1. Persist: the snapshot file is already durable (written when it arrived); entries and hard state now.
     if (rd.snapshot) this.raftStorage.applySnapshot(rd.snapshot);
     if (rd.entries.length > 0 || rd.hardState) {
@@ -274,43 +268,11 @@ export class Member implements MemberService {
     }
     if (rd.entries.length > 0) this.raftStorage.append(rd.entries);
     // 2. Send (a vote or an append acknowledgement only now that what it promises is durable).
-    if (!sendFirst && rd.messages.length > 0) this.send(rd.messages);
+    if (!sendFirst && rd.messages.length > 0) this.peers.send(rd.messages);
     // 3. Apply.
     if (rd.snapshot) await this.applySnapshot(rd.snapshot.metadata.index);
     if (rd.committedEntries.length > 0) this.applyEntries(rd.committedEntries);
     for (const rs of rd.readStates) this.reads.onReadState(rs.context, rs.index);
-  }
-
-  private send(messages: readonly Message[]): void {
-    let plain: Message[] | undefined;
-    for (const m of messages) {
-      if (m.type === MessageType.Snap) {
-        this.sendSnapshot(m);
-      } else if (m.type === MessageType.Commit) {
-        this.deferCommit(m);
-      } else {
-        // An App carries the commit index too, and covers everything a Commit sent before it would.
-        if (m.type === MessageType.App) this.deferredCommits.delete(m.to);
-        (plain ??= []).push(m);
-      }
-    }
-    if (plain) this.transport.send(plain);
-  }
-
-  /**
-   * Holds a Commit for up to COMMIT_DELAY_MS: under load the next Ready's App to that follower
-   * carries the commit anyway, and the Commit is dropped (at 1 in flight that spares each put two
-   * peer writes, two follower wake-ups and two WAL writes). A Commit is a hint that may be lost
-   * like any message (heartbeats repeat the commit), so holding or dropping it is always safe.
-   */
-  private deferCommit(m: Message): void {
-    this.deferredCommits.set(m.to, m);
-    this.commitTimer ??= setTimeout(() => {
-      this.commitTimer = undefined;
-      const due = [...this.deferredCommits.values()];
-      this.deferredCommits.clear();
-      if (!this.stopping && due.length > 0) this.transport.send(due);
-    }, COMMIT_DELAY_MS);
   }
 
   private onSoftState(leader: string, role: Role): void {
@@ -435,29 +397,19 @@ export class Member implements MemberService {
     if (!m.snapshot) throw new Error('a snapshot connection without snapshot metadata');
     await this.snapshots.receive(m.snapshot.metadata, data, this.config.clusterId);
     if (this.stopping) throw new ServerStoppedError();
-    this.onPeerMessages([m]);
+    this.peers.receive([m]);
   }
 
   // ---- peers -----------------------------------------------------------------------------
 
-  private onPeerMessages(messages: Message[]): void {
+  /** Steps messages from peers into raft (PeerTraffic calls it once no Ready is being handled). */
+  private deliver(messages: readonly Message[]): void {
     if (this.stopping) return;
-    if (this.holdPeerMessages) {
-      for (const m of messages) this.heldMessages.push(m);
-      return;
-    }
     for (const m of messages) {
       if (this.membership.isRemoved(m.from)) continue;
       this.raft.step(m);
     }
     this.kick();
-  }
-
-  private stepHeldMessages(): void {
-    if (this.heldMessages.length === 0) return;
-    const held = this.heldMessages;
-    this.heldMessages = [];
-    this.onPeerMessages(held);
   }
 
   private onRefused(peerId: string, reason: string): void {
@@ -645,7 +597,7 @@ export class Member implements MemberService {
     if (this.stopping) return;
     this.stopping = true;
     if (this.ticker) clearInterval(this.ticker);
-    if (this.commitTimer) clearTimeout(this.commitTimer);
+    this.peers.close();
     if (process.env.LIFEBOAT_DEBUG_STATS) this.config.log(`loop stats: ${JSON.stringify({ ...this.stats, saveMs: Math.round(this.stats.saveMs) })}`);
     this.writes.failAll(() => new ServerStoppedError());
     this.changes.failAll(() => new ServerStoppedError());

@@ -2,6 +2,7 @@
 // flags. Credentials never appear here: they come from the standard AWS chain only.
 import { Option, type Command } from 'commander';
 import { UsageError } from '../errors.js';
+import { parseDuration } from '../duration.js';
 import { openRepository } from '../repo/open-repository.js';
 import type { Repository } from '../repo/repository.js';
 import type { S3RepositoryOptions } from '../repo/s3-repository.js';
@@ -15,6 +16,7 @@ export interface RepoFlags {
   readonly s3Sse?: 'AES256' | 'aws:kms';
   readonly s3KmsKeyId?: string;
   readonly s3StorageClass?: string;
+  readonly s3RequestTimeout?: string;
 }
 
 /** Adds --repo and the S3 flags to a command. */
@@ -26,7 +28,8 @@ export function addRepoOptions(command: Command): Command {
     .addOption(new Option('--s3-force-path-style', 'address buckets as endpoint/bucket (needed by most S3-compatible servers)').env('LIFEBOAT_S3_FORCE_PATH_STYLE'))
     .addOption(new Option('--s3-sse <mode>', 'server-side encryption').choices(['AES256', 'aws:kms']).env('LIFEBOAT_S3_SSE'))
     .addOption(new Option('--s3-kms-key-id <id>', 'KMS key for --s3-sse aws:kms').env('LIFEBOAT_S3_KMS_KEY_ID'))
-    .addOption(new Option('--s3-storage-class <class>', 'storage class of new objects (e.g. STANDARD_IA)').env('LIFEBOAT_S3_STORAGE_CLASS'));
+    .addOption(new Option('--s3-storage-class <class>', 'storage class of new objects (e.g. STANDARD_IA)').env('LIFEBOAT_S3_STORAGE_CLASS'))
+    .addOption(new Option('--s3-request-timeout <duration>', 'give up on a small S3 request (list, stat, manifest, lock) after this long, retries included (default 60s)').env('LIFEBOAT_S3_REQUEST_TIMEOUT'));
 }
 
 /** Builds the repository the flags name; UsageError naming --repo when there is none. */
@@ -41,13 +44,13 @@ export function repositoryFromFlags(flags: RepoFlags): Repository {
 /** Like repositoryFromFlags, but undefined without --repo (commands that also read plain files). */
 export function optionalRepositoryFromFlags(flags: RepoFlags): Repository | undefined {
   if (flags.repo === undefined) {
-    if (flags.s3Endpoint || flags.s3Sse || flags.s3KmsKeyId || flags.s3StorageClass) {
+    if (flags.s3Endpoint || flags.s3Sse || flags.s3KmsKeyId || flags.s3StorageClass || flags.s3RequestTimeout) {
       throw new UsageError('S3 flags were given without --repo s3://...', 'add --repo s3://bucket/prefix');
     }
     return undefined;
   }
   const isS3 = /^s3:\/\//i.test(flags.repo.trim());
-  const s3Flag = ['s3Endpoint', 's3Region', 's3Sse', 's3KmsKeyId', 's3StorageClass'].find((k) => flags[k as keyof RepoFlags] !== undefined);
+  const s3Flag = ['s3Endpoint', 's3Region', 's3Sse', 's3KmsKeyId', 's3StorageClass', 's3RequestTimeout'].find((k) => flags[k as keyof RepoFlags] !== undefined);
   if (!isS3 && (s3Flag || flags.s3ForcePathStyle)) {
     const name = '--' + (s3Flag ?? 's3ForcePathStyle').replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
     throw new UsageError(`${name} applies only to s3:// repositories, and --repo is ${flags.repo}`, 'drop the S3 flags or use --repo s3://bucket/prefix');
@@ -65,6 +68,7 @@ export function optionalRepositoryFromFlags(flags: RepoFlags): Repository | unde
     sse: flags.s3KmsKeyId ? 'aws:kms' : flags.s3Sse,
     kmsKeyId: flags.s3KmsKeyId,
     storageClass: flags.s3StorageClass,
+    requestBudgetMs: flags.s3RequestTimeout === undefined ? undefined : requestTimeout(flags.s3RequestTimeout),
   };
   return openRepository(flags.repo, s3);
 }
@@ -76,4 +80,10 @@ function isHttpUrl(text: string): boolean {
   } catch {
     return false;
   }
+}
+
+function requestTimeout(text: string): number {
+  const ms = parseDuration(text, '--s3-request-timeout');
+  if (ms < 1000) throw new UsageError('--s3-request-timeout must be at least 1s', 'for example --s3-request-timeout 60s');
+  return ms;
 }

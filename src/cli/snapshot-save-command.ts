@@ -3,6 +3,7 @@
 // holds the repository lock (--on-locked), can prune right after a verified save (--prune
 // with --keep-*), and can leave a Prometheus textfile behind (--metrics-file).
 import { Option, type Command } from 'commander';
+import { statSync } from 'node:fs';
 import { DEFAULT_COMPRESSION_LEVEL } from '../archive/compression.js';
 import { LifeboatError, UsageError } from '../errors.js';
 import { LifeboatClient } from '../client/lifeboat-client.js';
@@ -68,9 +69,7 @@ async function saveAction(ctx: ActionContext, flags: SaveFlags): Promise<void> {
     const policy = flags.prune ? policyFromFlags(flags) : undefined;
     // A policy that keeps nothing is refused before anything is saved, not after.
     if (policy) validatePolicy(policy);
-    if (flags.fromDataDir !== undefined && flags.allowStale) {
-      throw new UsageError('--allow-stale and --from-data-dir do not go together', 'use --from-data-dir for a stopped member, --allow-stale for a running one without quorum');
-    }
+    checkSaveFlags(flags);
     const repo = repositoryFromFlags(flags);
     const outcome = await withRepositoryLock(ctx, repo, flags, 'snapshot save', async (locked) => {
       const { result } =
@@ -114,6 +113,25 @@ async function saveAction(ctx: ActionContext, flags: SaveFlags): Promise<void> {
       }).catch((err: Error) => log(`warning: ${err.message}`));
     }
   }
+}
+
+/**
+ * Every flag value is checked before the lock is taken: a typo must be exit 2 naming the flag,
+ * not hidden behind another run's lock (exit 11, or a silent 0 with --on-locked skip).
+ */
+function checkSaveFlags(flags: SaveFlags): void {
+  if (flags.fromDataDir !== undefined && flags.allowStale) {
+    throw new UsageError('--allow-stale and --from-data-dir do not go together', 'use --from-data-dir for a stopped member, --allow-stale for a running one without quorum');
+  }
+  if (flags.includeUncommitted && flags.fromDataDir === undefined) {
+    throw new UsageError('--include-uncommitted applies only with --from-data-dir', 'add --from-data-dir DIR of a stopped member, or drop --include-uncommitted');
+  }
+  if (flags.fromDataDir !== undefined && !statSync(flags.fromDataDir, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new UsageError(`--from-data-dir ${flags.fromDataDir} is not a directory`, "give the stopped member's --data-dir, for example --from-data-dir /var/lib/lifeboat/n1");
+  }
+  if (flags.fromDataDir === undefined) parseEndpoints(flags.endpoints ?? DEFAULT_ENDPOINT);
+  compressionLevelFlag(flags.compressionLevel);
+  timeoutFlag(flags.timeout);
 }
 
 /** Parses the flags, runs the save with a progress bar, and returns the committed manifest. */

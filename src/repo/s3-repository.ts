@@ -34,7 +34,17 @@ export interface S3RepositoryOptions {
   readonly queueSize?: number;
   /** Attempts per request, with the SDK's backoff on throttling, 5xx and connection resets. */
   readonly maxAttempts?: number;
+  /**
+   * How long a small request (list page, stat, small read or write, delete) may take, retries
+   * included, before it fails as unreachable (default 60 s). Streams are bounded by the idle
+   * socket timeout instead, since a large archive may rightly take hours.
+   */
+  readonly requestBudgetMs?: number;
 }
+
+const DEFAULT_REQUEST_BUDGET_MS = 60_000;
+/** No byte in either direction for this long and the attempt is dead (AWS keeps slow answers alive with whitespace). */
+const SOCKET_IDLE_TIMEOUT_MS = 20_000;
 
 const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
 const DEFAULT_QUEUE_SIZE = 4;
@@ -70,7 +80,7 @@ export class S3Repository implements Repository {
       region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
       maxAttempts: options.maxAttempts ?? 5,
       retryMode: 'standard',
-      requestHandler: { connectionTimeout: 5_000, socketTimeout: 60_000 },
+      requestHandler: { connectionTimeout: 5_000, socketTimeout: SOCKET_IDLE_TIMEOUT_MS },
     };
     if (options.endpoint) {
       config.endpoint = options.endpoint;
@@ -98,7 +108,24 @@ export class S3Repository implements Repository {
   }
 
   private fail(err: unknown, action: string): never {
+    const name = (err as { name?: string } | undefined)?.name;
+    if (name === 'AbortError' || name === 'TimeoutError') {
+      throw new StorageUnavailableError(
+        `${action} ${this.where()}: no answer within ${Math.round(this.budgetMs() / 1000)} s, retries included`,
+        'the S3 endpoint accepts connections but does not answer; check --s3-endpoint and the service status, then run again',
+        { cause: err },
+      );
+    }
     throw toRepositoryError(err, `${action} ${this.where()}`);
+  }
+
+  private budgetMs(): number {
+    return this.options.requestBudgetMs ?? DEFAULT_REQUEST_BUDGET_MS;
+  }
+
+  /** Send options for a small request: bounded in time as a whole (every attempt and backoff included). */
+  private small(): { abortSignal: AbortSignal } {
+    return { abortSignal: AbortSignal.timeout(this.budgetMs()) };
   }
 
   async ensureInitialized(): Promise<void> {
@@ -136,6 +163,7 @@ export class S3Repository implements Repository {
       for (;;) {
         const page = await this.client.send(
           new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.objectKey(prefix), StartAfter: startAfter }),
+          this.small(),
         );
         const contents = page.Contents ?? [];
         for (const o of contents) {
@@ -154,7 +182,7 @@ export class S3Repository implements Repository {
 
   async stat(key: string): Promise<ObjectInfo | undefined> {
     try {
-      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }), this.small());
       return { key, size: head.ContentLength ?? 0, lastModified: head.LastModified ?? new Date(0) };
     } catch (err) {
       if (isNotFound(err) && !isMissingBucket(err)) return undefined;
@@ -163,8 +191,19 @@ export class S3Repository implements Repository {
   }
 
   async read(key: string): Promise<Readable> {
+    // The wait for the answer is bounded; the body may rightly stream for hours (idle timeout only).
+    const answered = new AbortController();
+    const timer = setTimeout(() => answered.abort(new DOMException('no answer in time', 'TimeoutError')), this.budgetMs());
     try {
-      const got = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
+      return await this.get(key, answered.signal);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async get(key: string, abortSignal: AbortSignal): Promise<Readable> {
+    try {
+      const got = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }), { abortSignal });
       if (!(got.Body instanceof Readable)) throw new Error('the S3 response carried no stream');
       return got.Body;
     } catch (err) {
@@ -176,7 +215,7 @@ export class S3Repository implements Repository {
   }
 
   async readSmall(key: string): Promise<Buffer> {
-    const stream = await this.read(key);
+    const stream = await this.get(key, this.small().abortSignal);
     const chunks: Buffer[] = [];
     try {
       for await (const chunk of stream) chunks.push(chunk as Buffer);
@@ -254,7 +293,7 @@ export class S3Repository implements Repository {
 
   async delete(key: string): Promise<void> {
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }), this.small());
     } catch (err) {
       if (isNotFound(err) && !isMissingBucket(err)) return;
       this.fail(err, `cannot delete ${key} from`);
@@ -264,7 +303,7 @@ export class S3Repository implements Repository {
   async compareAndDelete(key: string, expected: Buffer): Promise<boolean> {
     let etag: string | undefined;
     try {
-      const got = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
+      const got = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }), this.small());
       if (!(got.Body instanceof Readable)) throw new Error('the S3 response carried no stream');
       const chunks: Buffer[] = [];
       for await (const chunk of got.Body) chunks.push(chunk as Buffer);
@@ -278,7 +317,7 @@ export class S3Repository implements Repository {
     // delete fails with 412 when another run replaced the object after our read. A store that
     // ignores the header (s3rver, older S3-compatible servers) leaves the window of one round trip.
     const remove = (ifMatch: string | undefined) =>
-      this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key), ...(ifMatch ? { IfMatch: ifMatch } : {}) }));
+      this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key), ...(ifMatch ? { IfMatch: ifMatch } : {}) }), this.small());
     try {
       try {
         await remove(etag);
@@ -309,10 +348,11 @@ export class S3Repository implements Repository {
             KeyMarker: keyMarker,
             UploadIdMarker: uploadIdMarker,
           }),
+          this.small(),
         );
         for (const u of page.Uploads ?? []) {
           if (!u.Key || !u.UploadId || (u.Initiated && u.Initiated >= olderThan)) continue;
-          await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.Key, UploadId: u.UploadId }));
+          await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.Key, UploadId: u.UploadId }), this.small());
           aborted++;
         }
         keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
@@ -342,7 +382,7 @@ export class S3Repository implements Repository {
   }
 
   private async putSmall(key: string, data: Buffer, extra: Partial<PutObjectCommandInput> = {}): Promise<void> {
-    await this.client.send(new PutObjectCommand({ ...this.putParams(key), ...extra, Body: data, ContentLength: data.length }));
+    await this.client.send(new PutObjectCommand({ ...this.putParams(key), ...extra, Body: data, ContentLength: data.length }), this.small());
   }
 }
 

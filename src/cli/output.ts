@@ -1,5 +1,6 @@
 // Output helpers shared by the commands: JSON documents on stdout, tables, human sizes.
-import Table from 'cli-table3';
+import { createRequire } from 'node:module';
+import type TableType from 'cli-table3';
 
 let jsonWritten = false;
 
@@ -20,6 +21,8 @@ export function jsonDocumentWritten(): boolean {
 
 /** Renders rows as a cli-table3 table string. */
 export function renderTable(head: string[], rows: (string | number)[][]): string {
+  // Loaded on first use: most runs (a cron save, every member's serve) print no table.
+  const Table = createRequire(import.meta.url)('cli-table3') as typeof TableType;
   const table = new Table({ head, style: { head: [], border: [] } });
   for (const row of rows) table.push(row.map(String));
   return table.toString();

@@ -3,10 +3,19 @@ import assert from 'node:assert/strict';
 import { TestCluster, type TestMember } from '../helpers/test-cluster.js';
 import { waitFor } from '../helpers/wait-for.js';
 
+/** Loads still writing: a failed assertion must stop them too, or the test file never exits. */
+const running = new Set<() => void>();
+
+async function stopLoads(): Promise<void> {
+  for (const stop of running) stop();
+  running.clear();
+}
+
 /** Writes keys w-0, w-1, ... through `via` until stopped; returns the keys whose put was acknowledged. */
 function writeLoad(via: () => TestMember, prefix: string) {
   const acked: string[] = [];
   let stop = false;
+  running.add(() => (stop = true));
   const workers = Array.from({ length: 4 }, async (_, w) => {
     for (let i = 0; !stop; i++) {
       const key = `${prefix}-${w}-${i}`;
@@ -50,6 +59,7 @@ test('a member killed with SIGKILL in the middle of a write load restarts with e
     for (const key of acked) assert.equal(await victim.get(key, { serializable: true }), 'v', `acknowledged ${key} missing on the restarted member`);
     });
   } finally {
+    await stopLoads();
     await c.destroy();
   }
 });
@@ -82,6 +92,7 @@ test('a partitioned member refuses linearizable reads while the majority keeps e
     for (const key of acked) assert.equal(await isolated.get(key), 'v', `acknowledged ${key} missing after the partition healed`);
     });
   } finally {
+    await stopLoads();
     await c.destroy();
   }
 });

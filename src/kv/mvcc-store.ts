@@ -26,6 +26,7 @@ import type {
 } from './requests.js';
 import { collectRange, compareMatches } from './range-helpers.js';
 import { ValueArena } from './value-arena.js';
+import { relocateValues, type RelocationCursor } from './value-relocation.js';
 import { compactChain, liveAt, recordOf, Version, versionBytes } from './version-chain.js';
 
 /** Status figures for `endpoint status` and snapshot headers. */
@@ -96,7 +97,7 @@ export class MvccStore implements ReadViewSource, RestoreTarget {
   /** Every value's bytes, in shared slabs. */
   private readonly arena = new ValueArena();
   /** A walk moving values out of mostly-garbage slabs: where it is in the index. */
-  private relocation: { cursor: string; exclusive: boolean } | null = null;
+  private relocation: RelocationCursor | null = null;
   private readonly releaseVersion = (v: Version): void => {
     if (v.slab !== null) this.arena.release(v.slab, v.len);
   };
@@ -529,7 +530,7 @@ export class MvccStore implements ReadViewSource, RestoreTarget {
   /** Starts moving values out of mostly-garbage slabs once garbage dominates the arena. */
   private maybeRelocate(): void {
     if (this.relocation !== null || this.arena.planEvacuation() === 0) return;
-    this.relocation = { cursor: '', exclusive: false };
+    this.relocation = { key: '', exclusive: false };
     this.relocateStep(FIRST_RELOCATE_STEP);
   }
 
@@ -540,33 +541,10 @@ export class MvccStore implements ReadViewSource, RestoreTarget {
   relocateStep(maxKeys = FIRST_RELOCATE_STEP): boolean {
     const job = this.relocation;
     if (!job) return true;
-    let visited = 0;
-    let last = job.cursor;
-    this.index.scan(
-      job.cursor,
-      null,
-      (k, head) => {
-        for (let v: Version | null = head; v !== null; v = v.prev) {
-          const slab = v.slab;
-          if (slab !== null && slab.evacuating) {
-            const at = this.arena.relocate(slab, v.off, v.len);
-            v.slab = at.slab;
-            v.off = at.off;
-          }
-        }
-        last = k;
-        return ++visited < maxKeys;
-      },
-      job.exclusive,
-    );
-    if (visited < maxKeys) {
-      this.arena.endEvacuation();
-      this.relocation = null;
-      return true;
-    }
-    job.cursor = last;
-    job.exclusive = true;
-    return false;
+    if (!relocateValues(this.index, this.arena, job, maxKeys)) return false;
+    this.arena.endEvacuation();
+    this.relocation = null;
+    return true;
   }
 
   /** Value memory: bytes in slabs, bytes still used, slabs, and whether a relocation is running. */

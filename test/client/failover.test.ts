@@ -311,7 +311,9 @@ test('a slow snapshot consumer is not mistaken for a stalled member', async () =
   const api = await startHttpApi(member, 'http://127.0.0.1:0', { log: () => {} });
   const client = new LifeboatClient(api.url);
   try {
-    const { stream } = await client.snapshot({ idleTimeoutMs: 200 });
+    // The idle timeout is generous so a loaded CI machine's own pauses never trip it; the consumer
+    // then holds the stream for three times as long, which only backpressure can explain.
+    const { stream } = await client.snapshot({ idleTimeoutMs: 2000 });
     let total = 0;
     let paused = false;
     for await (const c of stream) {
@@ -319,7 +321,7 @@ test('a slow snapshot consumer is not mistaken for a stalled member', async () =
       if (!paused) {
         paused = true;
         // Hold the consumer well past the idle timeout once, with the pipe full behind it.
-        await new Promise((r) => setTimeout(r, 1000));
+        await new Promise((r) => setTimeout(r, 6000));
       }
     }
     assert.equal(total, 32 * chunk.length);

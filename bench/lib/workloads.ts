@@ -120,7 +120,8 @@ export async function runAll(sides: readonly BenchSide[], config: WorkloadConfig
     await each(async (side) => {
       await side.start();
       drivers.set(side, await side.driver());
-      await putAll(side, '/warmup', 500, 16, small);
+      // Both sides warm up alike: JIT compilation (Lifeboat) and connection set-up must not land in the first row.
+      await putAll(side, '/warmup', 3000, 16, small);
     });
     for (let run = 0; run < config.runs; run++) {
       for (const c of config.putInFlight) {

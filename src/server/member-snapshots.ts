@@ -108,8 +108,12 @@ export class MemberSnapshots {
     }
   }
 
-  /** Streams the key-value state at its current revision in the snapshot format; the view closes with the stream. */
-  open(kv: MvccStore, base: HeaderBase): { header: SnapshotHeader; stream: Readable } {
+  /**
+   * Streams the key-value state at its current revision in the snapshot format; the view closes
+   * with the stream. `throttle` (local snapshots) also idles between slices so a background
+   * rewrite takes at most about half a core; a backup someone waits for only yields.
+   */
+  open(kv: MvccStore, base: HeaderBase, options: { throttle?: boolean } = {}): { header: SnapshotHeader; stream: Readable } {
     const view = kv.openReadView(0);
     let count: number;
     try {
@@ -127,7 +131,7 @@ export class MemberSnapshots {
     };
     // The synchronous record iterator in slices: no promise per record, and the loop gets a turn
     // after every slice, whoever consumes the stream and however fast.
-    const stream = encodeSnapshot(header, view.records(), { yieldEveryBytes: ENCODE_SLICE_BYTES, idleRatio: ENCODE_IDLE_RATIO });
+    const stream = encodeSnapshot(header, view.records(), { yieldEveryBytes: ENCODE_SLICE_BYTES, idleRatio: options.throttle === false ? 0 : ENCODE_IDLE_RATIO });
     stream.once('close', () => view.close());
     return { header, stream };
   }

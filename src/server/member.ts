@@ -552,7 +552,7 @@ export class Member implements MemberService {
     if (!options.serializable) await this.barrier(signal);
     const term = this.raftStorage.term(Math.max(this.applied, this.raftStorage.firstIndex() - 1));
     const base = this.snapshotHeaderBase(this.applied, term);
-    const opened = this.snapshots.open(this.kv, { ...base, extra: { consistency: options.serializable ? 'serializable' : 'linearizable' } });
+    const opened = this.snapshots.open(this.kv, { ...base, extra: { consistency: options.serializable ? 'serializable' : 'linearizable' } }, { throttle: false });
     if (signal) {
       const onAbort = () => opened.stream.destroy(new RequestCanceledError());
       signal.addEventListener('abort', onAbort, { once: true });

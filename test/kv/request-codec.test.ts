@@ -85,3 +85,12 @@ test('decoding a request from a plain Uint8Array works as from a Buffer', () => 
   copy.set(enc);
   assert.deepEqual(decodeRequest(copy).request, { kind: 'put', key: b('k'), value: b('v') });
 });
+
+test('an encoded request owns its memory, so the raft log never pins a shared pool slab or growth slack', () => {
+  const small = encodeRequest(1n, { kind: 'put', key: b('k'), value: Buffer.alloc(256, 1) } as never);
+  const grown = encodeRequest(2n, { kind: 'deleteRange', key: b('a'), rangeEnd: Buffer.alloc(4000, 2) } as never);
+  for (const encoded of [small, grown]) {
+    assert.ok(encoded.buffer.byteLength <= encoded.length + 64, `${encoded.length} bytes held in an ArrayBuffer of ${encoded.buffer.byteLength}`);
+    assert.deepEqual(encodeRequest(3n, decodeRequest(encoded).request as never).subarray(9), encoded.subarray(9));
+  }
+});

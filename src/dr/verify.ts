@@ -5,6 +5,7 @@
 // IntegrityError (exit 13) naming the snapshot and what did not match.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { readArchive, type EntryBytes } from '../archive/archive-reader.js';
 import { checkSnapshotBytes, type CheckedSnapshot } from '../archive/snapshot-check.js';
 import { sniffSnapshotFile } from '../archive/snapshot-file.js';
@@ -12,6 +13,7 @@ import { IntegrityError, LifeboatError } from '../errors.js';
 import type { KeyValueRecord } from '../kv/record.js';
 import { encodeManifest, entryPart, type EntryManifest, type Manifest } from '../repo/manifest.js';
 import type { Repository } from '../repo/repository.js';
+import { mapFsError } from '../repo/fs-errors.js';
 import { decodeSnapshot, type SnapshotHeader, type SnapshotSummary } from '../snapshot/index.js';
 import { listSnapshots, type CatalogEntry, type SnapshotRef } from './catalog.js';
 
@@ -39,8 +41,12 @@ export interface VerifyReport {
 
 const MISMATCH_HINT = 'the backup is damaged; restore from another snapshot (lifeboat snapshot verify --all finds the good ones) and check the storage';
 
-/** Reads a snapshot completely, checking everything; the consumer sees the snapshot bytes on the way. */
-async function readRef<T>(
+/**
+ * Reads a snapshot completely, checking everything; the consumer sees the snapshot bytes on the
+ * way (restore writes them as they pass). Every source honours the abort signal, a plain
+ * snapshot file included.
+ */
+export async function readRef<T>(
   repo: Repository | undefined,
   ref: SnapshotRef,
   consume: (bytes: EntryBytes) => Promise<T>,
@@ -48,19 +54,10 @@ async function readRef<T>(
 ): Promise<{ report: Omit<VerifyReport, 'header' | 'summary' | 'snapshotBytes' | 'snapshotSha256'>; result: T }> {
   if (ref.kind === 'file') {
     const kind = await sniffSnapshotFile(ref.path);
+    options.signal?.throwIfAborted();
     const stream = createReadStream(ref.path, { highWaterMark: 1024 * 1024 });
     if (kind === 'snapshot') {
-      let seen = 0;
-      async function* counted(): AsyncGenerator<Buffer> {
-        for await (const chunk of stream) {
-          seen += (chunk as Buffer).length;
-          options.onProgress?.(seen);
-          yield chunk as Buffer;
-        }
-      }
-      const result = await consume(counted()).catch((err: unknown) => {
-        throw named(err, ref.path);
-      });
+      const result = await consumePlainFile(ref.path, stream, consume, options);
       return { report: { target: ref.path, kind: 'snapshot-file' }, result };
     }
     const read = await readArchive(stream, { where: ref.path, consume: (bytes) => consume(bytes), signal: options.signal, onProgress: options.onProgress }).catch(
@@ -83,6 +80,7 @@ async function readRef<T>(
   if (info.size !== manifest.archiveBytes) {
     throw new IntegrityError(`snapshot ${id}: archive is ${info.size} bytes, the manifest says ${manifest.archiveBytes} (truncated or replaced)`, MISMATCH_HINT);
   }
+  options.signal?.throwIfAborted();
   const read = await readArchive(await repo.read(manifest.archiveKey), {
     where: manifest.archiveKey,
     consume,
@@ -106,8 +104,32 @@ async function readRef<T>(
   };
 }
 
-/** Checks the snapshot's own facts against the manifest that describes it. */
-function checkAgainst(target: string, expected: EntryManifest | undefined, checked: CheckedSnapshot): void {
+/** Feeds a plain snapshot file to the consumer, checking the abort signal between reads. */
+async function consumePlainFile<T>(path: string, stream: Readable, consume: (bytes: EntryBytes) => Promise<T>, options: ReadOptions): Promise<T> {
+  const { signal } = options;
+  let seen = 0;
+  async function* bytes(): AsyncGenerator<Buffer> {
+    for await (const chunk of stream) {
+      // Checked between chunks, so a large file stops within one read of a Ctrl-C.
+      signal?.throwIfAborted();
+      seen += (chunk as Buffer).length;
+      options.onProgress?.(seen);
+      yield chunk as Buffer;
+    }
+  }
+  try {
+    return await consume(bytes());
+  } catch (err) {
+    if (signal?.aborted) throw signal.reason;
+    if ((err as NodeJS.ErrnoException).code !== undefined && !(err instanceof IntegrityError)) throw mapFsError(err, `read ${path}`, path);
+    throw named(err, path);
+  } finally {
+    stream.destroy();
+  }
+}
+
+/** Checks the snapshot's own facts against the manifest that describes it (none for a plain file). */
+export function checkAgainst(target: string, expected: EntryManifest | undefined, checked: CheckedSnapshot): void {
   if (!expected) return;
   const { summary } = checked;
   const problems: [string, unknown, unknown][] = [

@@ -1,32 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ExitCode } from '../../src/errors.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { killAll, memberPids } from '../helpers/member-processes.js';
 
 const BIN = resolve(import.meta.dirname, '../../bin/lifeboat');
-
-/** Process IDs of `lifeboat serve` processes whose arguments mention `path`. */
-function memberPids(path: string): number[] {
-  const ps = spawnSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' }).stdout;
-  return ps
-    .split('\n')
-    .filter((l) => l.includes(' serve ') && l.includes(path))
-    .map((l) => Number(l.trim().split(/\s+/)[0]));
-}
-
-function killAll(pids: number[]): void {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-}
 
 /** Runs the demo until it is loading data; `interrupt` then stops it; checks nothing is left. */
 async function interruptWhileLoading(interrupt: (child: ReturnType<typeof spawn>, stderr: () => string, pids: number[]) => Promise<void>): Promise<string> {

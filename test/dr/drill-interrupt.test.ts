@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -10,27 +10,9 @@ import { LocalRepository } from '../../src/repo/local-repository.js';
 import { ExitCode } from '../../src/errors.js';
 import { header, records } from '../archive/helpers.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { killAll, memberPids } from '../helpers/member-processes.js';
 
 const BIN = resolve(import.meta.dirname, '../../bin/lifeboat');
-
-/** Process IDs of `lifeboat serve` processes whose arguments mention `path`. */
-function memberPids(path: string): number[] {
-  const ps = spawnSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' }).stdout;
-  return ps
-    .split('\n')
-    .filter((l) => l.includes(' serve ') && l.includes(path))
-    .map((l) => Number(l.trim().split(/\s+/)[0]));
-}
-
-function killAll(pids: number[]): void {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-}
 
 test('a second Ctrl-C while a drill is still stopping its members kills them at once and still removes every temporary directory', { timeout: 180_000 }, async () => {
   const work = mkdtempSync(join(tmpdir(), 'lifeboat-drill-int2-'));

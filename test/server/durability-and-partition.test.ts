@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestCluster, type TestMember } from '../helpers/test-cluster.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { writeLoad, type WriteLoad } from '../helpers/write-load.js';
 
 /** Loads still writing: a failed assertion must stop them too, or the test file never exits. */
 const running = new Set<() => void>();
@@ -11,30 +12,11 @@ async function stopLoads(): Promise<void> {
   running.clear();
 }
 
-/** Writes keys w-0, w-1, ... through `via` until stopped; returns the keys whose put was acknowledged. */
-function writeLoad(via: () => TestMember, prefix: string) {
-  const acked: string[] = [];
-  let stop = false;
-  running.add(() => (stop = true));
-  const workers = Array.from({ length: 4 }, async (_, w) => {
-    for (let i = 0; !stop; i++) {
-      const key = `${prefix}-${w}-${i}`;
-      try {
-        const r = await via().api('/v3/kv/put', { key: Buffer.from(key).toString('base64'), value: Buffer.from('v').toString('base64') }, 5_000);
-        if (r.status === 200) acked.push(key);
-      } catch {
-        // Unknown outcome (connection cut, timeout): neither acknowledged nor counted.
-      }
-    }
-  });
-  return {
-    acked,
-    async stop(): Promise<string[]> {
-      stop = true;
-      await Promise.all(workers);
-      return acked;
-    },
-  };
+/** A write load whose workers a failed assertion stops too (see `running`). */
+function trackedLoad(via: () => TestMember, prefix: string): WriteLoad {
+  const load = writeLoad(via, { prefix, value: 'v', timeoutMs: 5_000 });
+  running.add(() => void load.stop());
+  return load;
 }
 
 test('a member killed with SIGKILL in the middle of a write load restarts with every acknowledged write present', async () => {
@@ -43,7 +25,7 @@ test('a member killed with SIGKILL in the middle of a write load restarts with e
     await c.run(async () => {
     const leader = await c.waitForLeader();
     const victim = c.members.find((m) => m !== leader)!;
-    const load = writeLoad(() => leader, 'k');
+    const load = trackedLoad(() => leader, 'k');
     await waitFor('some writes acknowledged', () => load.acked.length >= 50);
     await victim.kill();
     await waitFor('more writes acknowledged after the kill', () => load.acked.length >= 100);
@@ -77,7 +59,7 @@ test('a partitioned member refuses linearizable reads while the majority keeps e
     // Cut every connection to and from the isolated member.
     isolated.proxy!.blockAll(true);
     for (const m of majority) m.proxy!.blockFrom(isolatedId, true);
-    const load = writeLoad(() => leader, 'p');
+    const load = trackedLoad(() => leader, 'p');
     await waitFor('writes acknowledged by the majority', () => load.acked.length >= 50);
     const r = await isolated.api('/v3/kv/range', { key: Buffer.from('before').toString('base64') }, 30_000);
     assert.notEqual(r.status, 200, 'a member cut off from the quorum must not answer a linearizable read');

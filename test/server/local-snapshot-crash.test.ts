@@ -2,37 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { TestCluster, b64, type TestMember } from '../helpers/test-cluster.js';
+import { TestCluster } from '../helpers/test-cluster.js';
+import { writeLoad } from '../helpers/write-load.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const SNAPSHOT_COUNT = 200;
 /** Large values, so each local snapshot (the whole state) takes a while to write. */
 const VALUE = 'x'.repeat(32 * 1024);
-
-/** Puts keys through `member` from 4 workers until stopped; returns the acknowledged keys. */
-function writeLoad(member: TestMember) {
-  const acked: string[] = [];
-  let stop = false;
-  const workers = Array.from({ length: 4 }, async (_, w) => {
-    for (let i = 0; !stop; i++) {
-      const key = `s-${w}-${i}`;
-      try {
-        const r = await member.api('/v3/kv/put', { key: b64(key), value: b64(VALUE) }, 10_000);
-        if (r.status === 200) acked.push(key);
-      } catch {
-        // Unknown outcome (the kill cut the connection): not acknowledged.
-      }
-    }
-  });
-  return {
-    acked,
-    async stop(): Promise<string[]> {
-      stop = true;
-      await Promise.all(workers);
-      return acked;
-    },
-  };
-}
 
 test('a member killed while it writes a local snapshot restarts from the previous one and its log with every acknowledged write', { timeout: 300_000 }, async () => {
   const c = await TestCluster.start({ members: 1, snapshotCount: SNAPSHOT_COUNT });
@@ -40,7 +16,7 @@ test('a member killed while it writes a local snapshot restarts from the previou
     await c.run(async () => {
       const m = c.members[0]!;
       for (let round = 1; round <= 2; round++) {
-        const load = writeLoad(m);
+        const load = writeLoad(() => m, { prefix: 's', value: VALUE, timeoutMs: 10_000 });
         // Just past a --snapshot-count boundary the member has started writing the whole state
         // (about 25 MB by then) and is still at it: that is when it is killed.
         const target = round * 3 * SNAPSHOT_COUNT + 5;

@@ -100,14 +100,13 @@ export function registerSnapshotReadCommands(parent: Command): void {
       if (!flags.all && !ref) throw new UsageError('which snapshot? give an ID, "latest", a file, or --all', 'lifeboat snapshot verify latest --repo R');
       if (flags.all) {
         const repo = repositoryFromFlags(flags);
-        const listed = await listSnapshots(repo, { drills: false });
-        if (listed.snapshots.length === 0 && listed.problems.length === 0) {
-          throw new NotFoundError(`no snapshots in ${repo.url}`, 'take one with lifeboat snapshot save --endpoints URLS --repo ' + repo.url);
-        }
         const { outcomes, problems } = await verifyAll(repo, {
           signal: ctx.signal,
           onResult: (o) => log(o.error ? `FAILED ${o.entry.id}: ${o.error.message}` : `ok     ${o.entry.id} (${o.report!.summary.trailer.recordCount} keys, revision ${o.report!.header.revision})`),
         });
+        if (outcomes.length === 0 && problems.length === 0) {
+          throw new NotFoundError(`no snapshots in ${repo.url}`, 'take one with lifeboat snapshot save --endpoints URLS --repo ' + repo.url);
+        }
         for (const problem of problems) log(`FAILED ${problem}`);
         const failed = outcomes.filter((o) => o.error);
         if (ctx.json) {
